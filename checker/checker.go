@@ -113,6 +113,12 @@ type Options struct {
 	Log *slog.Logger
 	// Concurrency is the test's number of worker threads, when known (0 otherwise).
 	Concurrency int
+	// RunDir is the run folder (store/<test>/<timestamp>/), which holds one
+	// folder per node with the logs downloaded from it (<RunDir>/<node>/<file>);
+	// empty when the history does not come from a run folder.
+	RunDir string
+	// Nodes are the test's nodes, when known (nil otherwise).
+	Nodes []string
 	// Partial is true when ops were dropped from the history as malformed:
 	// a checker must then not return Valid (Check does that demotion).
 	Partial bool

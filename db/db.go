@@ -40,3 +40,10 @@ type Noop struct{}
 
 func (Noop) Setup(context.Context, *control.Env, string) error    { return nil }
 func (Noop) Teardown(context.Context, *control.Env, string) error { return nil }
+
+// OS prepares a node's operating system (packages, host names, clocks)
+// before the DB is set up, and undoes it afterwards.
+type OS interface {
+	Setup(ctx context.Context, env *control.Env, node string) error
+	Teardown(ctx context.Context, env *control.Env, node string) error
+}

@@ -14,15 +14,22 @@ type History struct {
 }
 
 // Problem describes one op that does not fit the rules of a history, with
-// where it came from when that is known.
+// where it came from when that is known. Readers also use it for input they
+// could not decode at all (a syntax error): then Index is -1 and Source holds
+// the offending text.
 type Problem struct {
 	File  string // file name, or ""
 	Line  int    // 1-based line in File, or 0
-	Index int    // position of the op in the history
+	Index int    // position of the op in the history (or in the file, for readers); -1 when no op could be decoded
 	Op    Op
 	Msg   string
+	// Source is the op's text as read, when the op could not be decoded
+	// completely; Error shows it instead of Op. Empty otherwise.
+	Source string
 }
 
+// Error renders the problem as "file:line: op N (op): message", or
+// "file:line: message (near `source`)" when no op could be decoded.
 func (p Problem) Error() string {
 	loc := ""
 	if p.File != "" {
@@ -34,7 +41,17 @@ func (p Problem) Error() string {
 	if loc != "" {
 		loc += " "
 	}
-	return fmt.Sprintf("%sop %d (%s): %s", loc, p.Index, p.Op.String(), p.Msg)
+	if p.Index < 0 {
+		if p.Source != "" {
+			return fmt.Sprintf("%s%s (near `%s`)", loc, p.Msg, p.Source)
+		}
+		return loc + p.Msg
+	}
+	what := p.Source
+	if what == "" {
+		what = p.Op.String()
+	}
+	return fmt.Sprintf("%sop %d (%s): %s", loc, p.Index, what, p.Msg)
 }
 
 // Len returns the number of ops.

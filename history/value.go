@@ -2,6 +2,7 @@ package history
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"sort"
 	"strconv"
@@ -115,10 +116,13 @@ func numEqual(a, b any) bool {
 		case int64:
 			return x == float64(y)
 		case float64:
-			return x == y
+			return x == y || (x != x && y != y) // NaN equals NaN here, so that values compare reflexively
 		case *big.Int:
-			f, _ := new(big.Float).SetInt(y).Float64()
-			return f == x
+			if math.IsInf(x, 0) || math.IsNaN(x) {
+				return false
+			}
+			bf := new(big.Float).SetFloat64(x)
+			return bf.IsInt() && bf.Cmp(new(big.Float).SetInt(y)) == 0
 		}
 	case *big.Int:
 		switch y := b.(type) {

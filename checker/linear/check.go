@@ -1,0 +1,336 @@
+package linear
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/model"
+)
+
+// HTMLFile is the name of the timeline New's checker writes into
+// checker.Options.Dir for an invalid history.
+const HTMLFile = "linear.html"
+
+// New returns a checker.Checker named "linear" that checks histories against
+// model m.
+func New(m model.Model, opts Options) checker.Checker { return &linearChecker{m: m, opts: opts} }
+
+type linearChecker struct {
+	m    model.Model
+	opts Options
+}
+
+func (c *linearChecker) Name() string { return "linear" }
+
+// Check implements checker.Checker. When opts.Dir is set and the history is
+// not linearizable it writes linear.html there.
+func (c *linearChecker) Check(ctx context.Context, h *history.History, opts checker.Options) (checker.Result, error) {
+	r := Check(ctx, h, c.m, c.opts)
+	if opts.Dir != "" && r.Valid == checker.Invalid {
+		if err := writeHTML(filepath.Join(opts.Dir, HTMLFile), h, r); err != nil && opts.Log != nil {
+			opts.Log.Warn("could not write linearizability timeline", "err", err)
+		}
+	}
+	return r, nil
+}
+
+func writeHTML(path string, h *history.History, r *Result) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := RenderHTML(f, h, r); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// partResult is the outcome of one part's search.
+type partResult struct {
+	p        *part
+	m        model.Machine
+	verdict  checker.Validity
+	cause    int32
+	err      error
+	explored int64
+	okOps    int
+	depth    int
+	// invalid
+	fail   int // call index of the op that could not be linearized
+	reason string
+	ends   []deadEnd
+}
+
+// Check checks h against model m: fail ops are dropped, crashed ops (info, or
+// never completed) may take effect at any time after their invocation or
+// never, nemesis ops are ignored. Keyed histories are split per key and the
+// keys checked in parallel. It never panics on bad input and always
+// returns a result: an error or an exhausted budget gives Unknown.
+func Check(ctx context.Context, h *history.History, m model.Model, opts Options) *Result {
+	opts = opts.withDefaults()
+	r := &Result{Valid: checker.Unknown, Analyzer: Analyzer, Model: m.Name()}
+	if h == nil {
+		r.Cause, r.Error = "error", "no history"
+		return r
+	}
+	calls, failed, err := collect(h, opts.Independent)
+	if err != nil {
+		r.Cause, r.Error = "error", err.Error()
+		return r
+	}
+	r.Ops, r.Failed = len(calls), failed
+	for i := range calls {
+		if calls[i].crashed() {
+			r.Crashed++
+		}
+	}
+	parts, err := partition(calls, m, opts.NoSplit)
+	if err != nil {
+		r.Cause, r.Error = "error", err.Error()
+		return r
+	}
+	r.Keys = len(parts)
+	for i := range parts {
+		if parts[i].keyed {
+			r.keyed = true
+		}
+	}
+
+	if opts.TimeBudget > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.TimeBudget)
+		defer cancel()
+	}
+	stop := &stopper{limit: opts.MemoryBudget}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				stop.halt(causeTimeout)
+			} else {
+				stop.halt(causeCanceled)
+			}
+		case <-done:
+		}
+	}()
+
+	results := runParts(parts, m, opts, stop)
+	assemble(r, h, results)
+	return r
+}
+
+// runParts checks the parts on a bounded pool of workers, largest first.
+func runParts(parts []part, m model.Model, opts Options, stop *stopper) []partResult {
+	results := make([]partResult, len(parts))
+	order := make([]int, len(parts))
+	for i := range order {
+		order[i] = i
+		results[i] = partResult{p: &parts[i], verdict: checker.Unknown}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(len(parts[b].calls), len(parts[a].calls)) })
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, len(parts))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mem := newMemo()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(order) {
+					return
+				}
+				res := &results[order[i]]
+				if c := stop.cause.Load(); c != causeNone {
+					res.cause = c
+					continue
+				}
+				checkPart(m, res, stop, mem)
+				if res.verdict == checker.Invalid && opts.FirstFailure {
+					stop.halt(causeSkipped)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// checkPart runs one part's search; a panic in a model becomes an error.
+func checkPart(m model.Model, res *partResult, stop *stopper, mem *memo) {
+	defer func() {
+		if p := recover(); p != nil {
+			res.verdict, res.err = checker.Unknown, fmt.Errorf("model %s panicked: %v", m.Name(), p)
+		}
+	}()
+	calls := res.p.calls
+	ops := make([]model.Op, len(calls))
+	for i := range calls {
+		ops[i] = calls[i].op
+	}
+	mach, err := m.Compile(ops)
+	if err != nil {
+		res.err = err
+		return
+	}
+	res.m = mach
+	if pc, ok := mach.(model.Prechecker); ok {
+		t := model.Timing{Invoke: make([]int64, len(calls)), Return: make([]int64, len(calls))}
+		for i := range calls {
+			t.Invoke[i], t.Return[i] = int64(calls[i].inv), int64(calls[i].ret)
+		}
+		if bad, why := pc.Precheck(t); bad >= 0 {
+			res.verdict, res.fail, res.reason = checker.Invalid, bad, why
+			return
+		}
+	}
+	s := newSearch(mach, calls, stop, mem)
+	res.okOps = int(s.nOK)
+	valid, aborted := s.run()
+	res.explored, res.depth = s.explored, s.maxDepth
+	switch {
+	case aborted:
+		res.cause = stop.cause.Load()
+		if s.bestR > 0 {
+			res.depth = max(res.depth, int(s.bestR))
+		}
+	case valid:
+		res.verdict = checker.Valid
+	default:
+		res.verdict = checker.Invalid
+		res.fail = int(s.callOf[s.bestR])
+		res.ends = s.ends
+	}
+}
+
+// assemble merges the parts' outcomes into r.
+func assemble(r *Result, h *history.History, results []partResult) {
+	verdicts := make([]checker.Validity, 0, len(results))
+	var errs []string
+	var cause int32
+	for i := range results {
+		res := &results[i]
+		r.Explored += res.explored
+		switch {
+		case res.err != nil:
+			errs = append(errs, res.err.Error())
+			verdicts = append(verdicts, checker.Unknown)
+		case res.verdict == checker.Invalid:
+			r.Failures = append(r.Failures, failure(h, res))
+			verdicts = append(verdicts, checker.Invalid)
+		case res.verdict == checker.Valid:
+			verdicts = append(verdicts, checker.Valid)
+		default:
+			verdicts = append(verdicts, checker.Unknown)
+			if res.cause != causeSkipped {
+				if cause == causeNone {
+					cause = res.cause
+				}
+				if len(r.Unfinished) < 20 {
+					r.Unfinished = append(r.Unfinished, Progress{Key: jsonValue(res.p.key), Linearized: res.depth, OKOps: res.okOps, Explored: res.explored})
+				}
+			}
+		}
+	}
+	r.Valid = checker.Merge(verdicts...)
+	switch {
+	case r.Valid == checker.Invalid:
+		r.Unfinished = nil
+	case len(errs) > 0:
+		r.Cause, r.Error = "error", errs[0]
+	case r.Valid == checker.Unknown:
+		r.Cause = causeNames[cause]
+	}
+	if len(r.Failures) > 0 {
+		slices.SortFunc(r.Failures, func(a, b Failure) int { return cmp.Compare(a.Op.comp, b.Op.comp) })
+		f := r.Failures[0]
+		r.Key, r.Op, r.PreviousOK, r.Reason, r.Configs, r.FinalPaths = f.Key, f.Op, f.PreviousOK, f.Reason, f.Configs, f.FinalPaths
+		if !r.keyed {
+			r.Failures[0].Key = nil
+		}
+	}
+}
+
+// opRef describes call c of a part.
+func opRef(h *history.History, c *call) *OpRef {
+	inv := &h.Ops[c.inv]
+	o := &OpRef{
+		Process: process(inv.Process), Type: "invoke", F: inv.F, Value: jsonValue(c.op.Value),
+		Index: inv.Index, InvokeIndex: inv.Index, Time: inv.Time,
+		inv: c.inv, comp: c.comp, key: c.op.Key, value: c.op.Value,
+	}
+	if c.comp >= 0 {
+		comp := &h.Ops[c.comp]
+		o.Type, o.Index, o.Time = comp.Type.String(), comp.Index, comp.Time
+	}
+	if o.Time < 0 {
+		o.Time = 0
+	}
+	return o
+}
+
+func process(p int) any {
+	if p == history.NemesisProcess {
+		return "nemesis"
+	}
+	return p
+}
+
+// failure builds the evidence of an invalid part.
+func failure(h *history.History, res *partResult) Failure {
+	calls := res.p.calls
+	fc := &calls[res.fail]
+	f := Failure{Key: jsonValue(res.p.key), keyed: res.p.keyed, Op: opRef(h, fc), Reason: res.reason}
+	// previous ok: the last ok completion of this part before the op's.
+	prev := -1
+	for i := range calls {
+		if c := &calls[i]; c.ret >= 0 && c.ret < fc.ret && (prev < 0 || c.ret > calls[prev].ret) {
+			prev = i
+		}
+	}
+	if prev >= 0 {
+		f.PreviousOK = opRef(h, &calls[prev])
+	}
+	for k, e := range res.ends {
+		cfg := Config{Model: res.m.Describe(e.state), Linearized: e.depth, PendingMore: e.more, Pending: []*OpRef{}}
+		if n := len(e.path); n > 0 {
+			cfg.LastOp = opRef(h, &calls[e.path[n-1].call])
+		}
+		for _, p := range e.pending {
+			cfg.Pending = append(cfg.Pending, opRef(h, &calls[p]))
+		}
+		f.Configs = append(f.Configs, cfg)
+		path := make([]Step, 0, len(e.path)+1)
+		for _, st := range e.path {
+			path = append(path, Step{Op: opRef(h, &calls[st.call]), Model: res.m.Describe(st.state)})
+		}
+		why := res.m.Explain(e.state, res.fail)
+		path = append(path, Step{Op: f.Op, Error: why})
+		f.FinalPaths = append(f.FinalPaths, path)
+		if k == 0 && f.Reason == "" {
+			f.Reason = why
+		}
+	}
+	if f.Reason == "" {
+		f.Reason = "no linearization reaches it"
+	}
+	return f
+}

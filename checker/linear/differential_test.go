@@ -1,0 +1,99 @@
+package linear
+
+import (
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/history"
+)
+
+// TestDifferential checks random small histories against the brute-force
+// oracle and against Porcupine with Jepsen semantics encoded.
+func TestDifferential(t *testing.T) {
+	n := 400 // per configuration
+	if testing.Short() {
+		n = 100
+	}
+	if s := os.Getenv("FAULTLINE_DIFF_N"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	cfgs := []struct {
+		model              string
+		init               any
+		procs, nops, nkeys int
+		independent        bool
+	}{
+		{"cas-register", nil, 3, 7, 1, false},
+		{"cas-register", int64(0), 4, 8, 1, false},
+		{"cas-register", int64(0), 5, 8, 1, false},
+		{"register", int64(0), 3, 8, 1, false},
+		{"cas-register", int64(0), 3, 12, 3, false},
+		{"cas-register", int64(0), 3, 12, 3, true},
+		{"mutex", nil, 3, 8, 1, false},
+		{"set", nil, 3, 7, 1, false},
+		{"unordered-queue", nil, 3, 7, 1, false},
+		{"fifo-queue", nil, 3, 7, 1, false},
+		{"multi-register", history.Map{{Key: "x", Val: int64(0)}, {Key: "y", Val: int64(0)}}, 3, 7, 1, false},
+		{"kv", nil, 3, 7, 2, false},
+	}
+	total := map[checker.Validity]int{}
+	for ci, cfg := range cfgs {
+		m := mustModel(t, cfg.model, cfg.init)
+		om := oracleModel(cfg.model, cfg.init)
+		pm := porcupineModel(om)
+		r := rand.New(rand.NewPCG(uint64(ci), 42))
+		counts := map[checker.Validity]int{}
+		for i := range n {
+			ops := genRandom(r, cfg.model, cfg.procs, cfg.nops, cfg.nkeys, cfg.init)
+			h, err := history.New(ops)
+			if err != nil {
+				t.Fatalf("generator made a bad history: %v", err)
+			}
+			want := bruteLinearizable(ops, om)
+			pres := porcupine.CheckOperationsTimeout(pm, porcupineOps(ops), 10*time.Second)
+			opts := Options{}
+			hh := h
+			if cfg.independent {
+				// the same history with keys moved into [k v] tuples
+				iops := make([]history.Op, len(ops))
+				for j, op := range ops {
+					op.Value, op.Key = []any{op.Key, op.Value}, nil
+					iops[j] = op
+				}
+				hh, _ = history.New(iops)
+				opts.Independent = true
+			}
+			got := Check(context.Background(), hh, m, opts)
+			counts[got.Valid]++
+			dump := func() string {
+				b, _ := json.Marshal(ops)
+				return string(b)
+			}
+			if (got.Valid == checker.Valid) != want || got.Valid == checker.Unknown {
+				t.Fatalf("%s #%d: faultline %v, brute force linearizable=%v\nhistory: %s\nresult: %+v", cfg.model, i, got.Valid, want, dump(), got)
+			}
+			if (pres == porcupine.Ok) != want || pres == porcupine.Unknown {
+				t.Fatalf("%s #%d: porcupine %v, brute force linearizable=%v\nhistory: %s", cfg.model, i, pres, want, dump())
+			}
+			if got.Valid == checker.Invalid && (got.Op == nil || got.Reason == "") {
+				t.Fatalf("%s #%d: invalid without evidence: %+v", cfg.model, i, got)
+			}
+		}
+		t.Logf("%-16s procs=%d ops=%d keys=%d independent=%v: %d valid, %d invalid", cfg.model, cfg.procs, cfg.nops, cfg.nkeys, cfg.independent, counts[checker.Valid], counts[checker.Invalid])
+		for _, v := range []checker.Validity{checker.Valid, checker.Invalid} {
+			if counts[v] < n/20 {
+				t.Errorf("%s: only %d %v histories out of %d: the generator does not exercise both verdicts", cfg.model, counts[v], v, n)
+			}
+			total[v] += counts[v]
+		}
+	}
+	t.Logf("total: %d valid, %d invalid", total[checker.Valid], total[checker.Invalid])
+}

@@ -1,0 +1,411 @@
+package checker
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/faultline/faultline/history"
+)
+
+// This file holds the value helpers shared by the checkers: hashable keys for
+// history values (which may be slices and maps, so not Go map keys), a total
+// order for sorting elements in results, and the JSON encoding of values and
+// ops quoted in results (the JSONL op format of DESIGN.md).
+
+// vkey is a comparable stand-in for a history value, so values can be map
+// keys. Values that history.Equal calls equal get the same vkey: integers
+// (int64, integral float64, *big.Int that fits) share one kind.
+type vkey struct {
+	kind uint8
+	n    int64
+	s    string
+}
+
+const (
+	kNil uint8 = iota
+	kInt
+	kString
+	kOther
+)
+
+func keyOf(v any) vkey {
+	switch x := v.(type) {
+	case nil:
+		return vkey{kind: kNil}
+	case int64:
+		return vkey{kind: kInt, n: x}
+	case string:
+		return vkey{kind: kString, s: x}
+	case float64:
+		if x == math.Trunc(x) && x >= math.MinInt64 && x < math.MaxInt64 {
+			return vkey{kind: kInt, n: int64(x)}
+		}
+	case *big.Int:
+		if x.IsInt64() {
+			return vkey{kind: kInt, n: x.Int64()}
+		}
+	case int:
+		return vkey{kind: kInt, n: int64(x)}
+	}
+	return vkey{kind: kOther, s: canonical(v)}
+}
+
+// canonical renders v so that values equal under history.Equal render the
+// same: maps and sets with their entries sorted.
+func canonical(v any) string {
+	switch x := v.(type) {
+	case history.Map:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = canonical(e.Key) + " " + canonical(e.Val)
+		}
+		sort.Strings(parts)
+		return "{" + strings.Join(parts, ", ") + "}"
+	case history.Set:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = canonical(e)
+		}
+		sort.Strings(parts)
+		return "#{" + strings.Join(parts, " ") + "}"
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = canonical(e)
+		}
+		return "[" + strings.Join(parts, " ") + "]"
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case int:
+		return strconv.Itoa(x)
+	case float64:
+		if x == math.Trunc(x) && x >= math.MinInt64 && x < math.MaxInt64 {
+			return strconv.FormatInt(int64(x), 10)
+		}
+	case *big.Int:
+		return x.String()
+	}
+	return history.Format(v)
+}
+
+// keyString renders a value for use as a JSON object key or in a message:
+// strings as they are, anything else in history.Format notation.
+func keyString(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	if k := keyOf(v); k.kind == kInt {
+		return strconv.FormatInt(k.n, 10)
+	}
+	return history.Format(v)
+}
+
+// compareValues orders values for results: nil first, then numbers by
+// value, then strings, then everything else by its rendering.
+func compareValues(a, b any) int {
+	ra, rb := rank(a), rank(b)
+	if ra != rb {
+		return ra - rb
+	}
+	switch ra {
+	case 0:
+		return 0
+	case 1:
+		return compareNumbers(a, b)
+	case 2:
+		return strings.Compare(a.(string), b.(string))
+	}
+	return strings.Compare(canonical(a), canonical(b))
+}
+
+func rank(v any) int {
+	switch v.(type) {
+	case nil:
+		return 0
+	case int64, float64, *big.Int, int:
+		return 1
+	case string:
+		return 2
+	}
+	return 3
+}
+
+func compareNumbers(a, b any) int {
+	ka, kb := keyOf(a), keyOf(b)
+	if ka.kind == kInt && kb.kind == kInt {
+		switch {
+		case ka.n < kb.n:
+			return -1
+		case ka.n > kb.n:
+			return 1
+		}
+		return 0
+	}
+	fa, fb := toBigFloat(a), toBigFloat(b)
+	return fa.Cmp(fb)
+}
+
+func toBigFloat(v any) *big.Float {
+	switch x := v.(type) {
+	case int64:
+		return new(big.Float).SetInt64(x)
+	case int:
+		return new(big.Float).SetInt64(int64(x))
+	case float64:
+		if math.IsNaN(x) {
+			return new(big.Float)
+		}
+		return new(big.Float).SetFloat64(x)
+	case *big.Int:
+		return new(big.Float).SetInt(x)
+	}
+	return new(big.Float)
+}
+
+func sortValues(vs []any) {
+	sort.SliceStable(vs, func(i, j int) bool { return compareValues(vs[i], vs[j]) < 0 })
+}
+
+// intervalSetString renders a set of values compactly, as Jepsen's
+// util/integer-interval-set-str does: sorted, runs of consecutive integers
+// as a..b, e.g. "#{1..3 5 7..9}". Values that are not integers follow the
+// integers in history.Format notation.
+func intervalSetString(vs []any) string {
+	ints := make([]int64, 0, len(vs))
+	var others []any
+	for _, v := range vs {
+		if k := keyOf(v); k.kind == kInt {
+			ints = append(ints, k.n)
+		} else {
+			others = append(others, v)
+		}
+	}
+	sort.Slice(ints, func(i, j int) bool { return ints[i] < ints[j] })
+	var b strings.Builder
+	b.WriteString("#{")
+	first := true
+	sep := func() {
+		if !first {
+			b.WriteByte(' ')
+		}
+		first = false
+	}
+	for i := 0; i < len(ints); {
+		j := i
+		for j+1 < len(ints) && (ints[j+1] == ints[j] || ints[j+1] == ints[j]+1) {
+			j++
+		}
+		sep()
+		b.WriteString(strconv.FormatInt(ints[i], 10))
+		if ints[j] != ints[i] {
+			b.WriteString("..")
+			b.WriteString(strconv.FormatInt(ints[j], 10))
+		}
+		i = j + 1
+	}
+	sortValues(others)
+	for _, v := range others {
+		sep()
+		b.WriteString(history.Format(v))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// Values is a list of history values in a result; it marshals each value as
+// the JSONL format does (sets as arrays, maps as objects).
+type Values []any
+
+// MarshalJSON implements json.Marshaler.
+func (vs Values) MarshalJSON() ([]byte, error) {
+	if vs == nil {
+		return []byte("[]"), nil
+	}
+	var b bytes.Buffer
+	if err := appendJSON(&b, []any(vs)); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// Value is one history value in a result, marshalled as in JSONL.
+type Value struct{ V any }
+
+// MarshalJSON implements json.Marshaler.
+func (v Value) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	if err := appendJSON(&b, v.V); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// OpJSON is an op quoted in a result (an example, the op that broke a rule).
+// It marshals as one line of history.jsonl (history.AppendJSON).
+type OpJSON history.Op
+
+// MarshalJSON implements json.Marshaler.
+func (o OpJSON) MarshalJSON() ([]byte, error) {
+	return history.AppendJSON(nil, history.Op(o)), nil
+}
+
+// opPtr returns a pointer to o as an OpJSON, for optional fields.
+func opPtr(o history.Op) *OpJSON {
+	j := OpJSON(o)
+	return &j
+}
+
+func writeJSONString(b *bytes.Buffer, s string) {
+	q, _ := json.Marshal(s) // never fails for a string
+	b.Write(q)
+}
+
+// appendJSON writes a history value as JSON the way history.jsonl does
+// (history.AppendJSON): nil as null, sets and vectors as arrays, maps as
+// objects (non-string keys rendered with keyString), *big.Int as a number,
+// floats always with a fraction or exponent, NaN and infinities as the
+// strings "NaN", "Infinity" and "-Infinity", tagged literals as
+// {"#tag": ..., "value": ...}.
+func appendJSON(b *bytes.Buffer, v any) error {
+	switch x := v.(type) {
+	case nil:
+		b.WriteString("null")
+	case bool:
+		b.WriteString(strconv.FormatBool(x))
+	case int64:
+		b.WriteString(strconv.FormatInt(x, 10))
+	case int:
+		b.WriteString(strconv.Itoa(x))
+	case float64:
+		switch {
+		case math.IsNaN(x):
+			b.WriteString(`"NaN"`)
+		case math.IsInf(x, 1):
+			b.WriteString(`"Infinity"`)
+		case math.IsInf(x, -1):
+			b.WriteString(`"-Infinity"`)
+		default:
+			s := strconv.FormatFloat(x, 'g', -1, 64)
+			b.WriteString(s)
+			if !strings.ContainsAny(s, ".e") {
+				b.WriteString(".0")
+			}
+		}
+	case *big.Int:
+		if x == nil {
+			b.WriteString("null")
+		} else {
+			b.WriteString(x.String())
+		}
+	case string:
+		writeJSONString(b, x)
+	case []any:
+		b.WriteByte('[')
+		for i, e := range x {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if err := appendJSON(b, e); err != nil {
+				return err
+			}
+		}
+		b.WriteByte(']')
+	case history.Set:
+		return appendJSON(b, []any(x))
+	case history.Map:
+		b.WriteByte('{')
+		for i, e := range x {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeJSONString(b, keyString(e.Key))
+			b.WriteByte(':')
+			if err := appendJSON(b, e.Val); err != nil {
+				return err
+			}
+		}
+		b.WriteByte('}')
+	case history.Tagged:
+		b.WriteString(`{"#tag":`)
+		writeJSONString(b, x.Tag)
+		b.WriteString(`,"value":`)
+		if err := appendJSON(b, x.Value); err != nil {
+			return err
+		}
+		b.WriteByte('}')
+	default:
+		out, err := json.Marshal(x)
+		if err != nil {
+			return fmt.Errorf("value %v of type %T: %w", x, x, err)
+		}
+		b.Write(out)
+	}
+	return nil
+}
+
+// elems returns the elements of a collection value (vector, list or set),
+// or false when v is not a collection. nil is the empty collection.
+func elems(v any) ([]any, bool) {
+	switch x := v.(type) {
+	case nil:
+		return nil, true
+	case []any:
+		return x, true
+	case history.Set:
+		return []any(x), true
+	}
+	return nil, false
+}
+
+// examples renders up to n values of vs (sorted) for a summary sentence,
+// e.g. "17, 42, 99, ...".
+func examples(vs []any, n int) string {
+	s := append([]any(nil), vs...)
+	sortValues(s)
+	parts := make([]string, 0, n+1)
+	for i, v := range s {
+		if i == n {
+			parts = append(parts, "...")
+			break
+		}
+		parts = append(parts, history.Format(v))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// quantileIndex is the position of quantile q in n sorted values, as Jepsen
+// computes it (checker/frequency-distribution, perf/quantiles): the element at
+// index min(n-1, floor(n*q)).
+func quantileIndex(n int, q float64) int {
+	i := int(math.Floor(float64(n) * q))
+	if i > n-1 {
+		i = n - 1
+	}
+	if i < 0 {
+		i = 0
+	}
+	return i
+}
+
+// Quantiles maps a quantile ("0", "0.5", "0.95", "0.99", "1") to a value,
+// as Jepsen's latency maps ({0 3, 0.5 4, ...}) do.
+type Quantiles map[string]float64
+
+func quantilesOf[T int64 | float64](sorted []T) Quantiles {
+	if len(sorted) == 0 {
+		return nil
+	}
+	// The points Jepsen reports for latency distributions.
+	points := [...]float64{0, 0.5, 0.95, 0.99, 1}
+	out := make(Quantiles, len(points))
+	for _, q := range points {
+		out[strconv.FormatFloat(q, 'g', -1, 64)] = float64(sorted[quantileIndex(len(sorted), q)])
+	}
+	return out
+}

@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// supervisedEnv marks the child process of Exec.
+const supervisedEnv = "FAULTLINE_SUPERVISED"
+
+// Exec is the whole main function of a Faultline program:
+//
+//	func main() { cli.Exec(cli.Config{Suites: []cli.Suite{mySuite}}) }
+//
+// For test, test-all and analyze it runs the work in a child process and
+// watches it, so that a panic in any goroutine (including one of a database
+// driver's) ends with exit code 255 and a clear message, never with the Go
+// runtime's exit status 2, which would read as "unknown". Signals are
+// forwarded once; the child dies with its parent.
+func Exec(cfg Config) {
+	args := os.Args[1:]
+	if os.Getenv(supervisedEnv) != "" || len(args) == 0 || !supervised(args[0]) {
+		code := Main(args, cfg)
+		if os.Getenv(supervisedEnv) != "" {
+			reportCode(code)
+		}
+		os.Exit(code)
+	}
+	os.Exit(supervise(args, cfg))
+}
+
+func supervised(cmd string) bool {
+	return cmd == "test" || cmd == "test-all" || cmd == "analyze"
+}
+
+// reportCode tells the supervising parent the exit code the child chose, on
+// file descriptor 3.
+func reportCode(code int) {
+	f := os.NewFile(3, "exit-code")
+	if f == nil {
+		return
+	}
+	_, _ = io.WriteString(f, strconv.Itoa(code))
+	_ = f.Close()
+}
+
+func supervise(args []string, cfg Config) int {
+	stderr := cfg.Stderr
+	if stderr == nil {
+		stderr = os.Stderr
+	}
+	prog := cfg.Program
+	if prog == "" {
+		prog = "faultline"
+	}
+	self, err := os.Executable()
+	if err != nil {
+		// Cannot re-execute: run in this process.
+		return Main(args, cfg)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return Main(args, cfg)
+	}
+	// Pdeathsig is tied to the thread that starts the child: keep it.
+	runtime.LockOSThread()
+	cmd := exec.Command(self, args...)
+	cmd.Env = append(os.Environ(), supervisedEnv+"=1")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.ExtraFiles = []*os.File{w}
+	// Own process group: a terminal's Ctrl-C reaches only this process, which
+	// forwards it once, so the child sees one signal per Ctrl-C.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		r.Close()
+		signal.Stop(sigs)
+		return Main(args, cfg)
+	}
+	w.Close()
+	codeCh := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(r)
+		r.Close()
+		codeCh <- strings.TrimSpace(string(b))
+	}()
+	waitCh := make(chan error, 1)
+	go func() { waitCh <- cmd.Wait() }()
+	var waitErr error
+loop:
+	for {
+		select {
+		case s := <-sigs:
+			_ = cmd.Process.Signal(s)
+		case waitErr = <-waitCh:
+			break loop
+		}
+	}
+	reported := <-codeCh
+	if code, err := strconv.Atoi(reported); err == nil {
+		return code
+	}
+	// The child ended without choosing an exit code: it crashed.
+	var ee *exec.ExitError
+	switch {
+	case errors.As(waitErr, &ee) && ee.ProcessState != nil:
+		if ws, ok := ee.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			fmt.Fprintf(stderr, "%s: crashed: killed by %s\n", prog, ws.Signal())
+		} else {
+			fmt.Fprintf(stderr, "%s: crashed (exit status %d: a Go panic or fatal error, see above)\n", prog, ee.ExitCode())
+		}
+	case waitErr != nil:
+		fmt.Fprintf(stderr, "%s: crashed: %v\n", prog, waitErr)
+	default:
+		fmt.Fprintf(stderr, "%s: crashed: the worker exited without a verdict\n", prog)
+	}
+	return ExitCrash
+}

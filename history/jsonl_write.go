@@ -1,0 +1,343 @@
+package history
+
+import (
+	"io"
+	"math"
+	"math/big"
+	"strconv"
+	"unicode/utf8"
+)
+
+// reservedFields are the op fields with a place of their own; Extra entries
+// under these names are not written (they would duplicate the field).
+func reservedField(k any) bool {
+	s, ok := k.(string)
+	if !ok {
+		return false
+	}
+	switch s {
+	case "index", "time", "type", "process", "f", "value", "error", "key", "node":
+		return true
+	}
+	return false
+}
+
+// AppendJSON appends op to dst as one JSON object, without a line break:
+//
+//	{"index":0,"time":123456,"type":"invoke","process":3,"f":"read","value":null}
+//
+// followed by "error", "key" and "node" when set, then the Extra entries in
+// order (entries named like a field above are skipped, and so are entries
+// whose key renders like an earlier one's, which only non-string keys can). The nemesis process
+// is "nemesis"; an empty F is null.
+//
+// Values: nil is null, bool, int64 and *big.Int are JSON literals and
+// integers, float64 is a number that always has a fraction or an exponent
+// (1.0, 1e+21) so that it reads back as a float, except NaN, +Inf and -Inf,
+// which JSON cannot express and are written as the strings "NaN",
+// "Infinity" and "-Infinity" (they read back as strings). Strings are JSON
+// strings (invalid UTF-8 becomes U+FFFD); []any and Set are arrays (a Set
+// reads back as []any); Map is an object in entry order, non-string keys
+// rendered with Format (so they read back as strings; a map whose keys
+// would then collide is written as an array of [key, value] pairs); Tagged is
+// {"#tag":"inst","value":...}, which reads back as Tagged. Values of other Go
+// types are converted with Normalize first.
+func AppendJSON(dst []byte, op Op) []byte { return appendJSONOp(dst, &op) }
+
+func appendJSONOp(b []byte, op *Op) []byte {
+	b = append(b, `{"index":`...)
+	b = strconv.AppendInt(b, int64(op.Index), 10)
+	b = append(b, `,"time":`...)
+	b = strconv.AppendInt(b, op.Time, 10)
+	b = append(b, `,"type":`...)
+	if op.Type >= Invoke && op.Type <= Log {
+		b = append(b, '"')
+		b = append(b, typeNames[op.Type]...)
+		b = append(b, '"')
+	} else {
+		b = appendJSONString(b, op.Type.String())
+	}
+	b = append(b, `,"process":`...)
+	if op.Process == NemesisProcess {
+		b = append(b, `"nemesis"`...)
+	} else {
+		b = strconv.AppendInt(b, int64(op.Process), 10)
+	}
+	b = append(b, `,"f":`...)
+	if op.F == "" {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONString(b, op.F)
+	}
+	b = append(b, `,"value":`...)
+	b = appendJSONValue(b, op.Value)
+	if op.Error != nil {
+		b = append(b, `,"error":`...)
+		b = appendJSONValue(b, op.Error)
+	}
+	if op.Key != nil {
+		b = append(b, `,"key":`...)
+		b = appendJSONValue(b, op.Key)
+	}
+	if op.Node != "" {
+		b = append(b, `,"node":`...)
+		b = appendJSONString(b, op.Node)
+	}
+	collide := keysCollide(op.Extra)
+	for i, e := range op.Extra {
+		if reservedField(e.Key) || collide && renderedBefore(op.Extra, i) {
+			continue
+		}
+		b = append(b, ',')
+		b = appendJSONKey(b, e.Key)
+		b = append(b, ':')
+		b = appendJSONValue(b, e.Val)
+	}
+	return append(b, '}')
+}
+
+func appendJSONKey(b []byte, k any) []byte {
+	if s, ok := k.(string); ok {
+		return appendJSONString(b, s)
+	}
+	return appendJSONString(b, Format(Normalize(k)))
+}
+
+func appendJSONValue(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case string:
+		return appendJSONString(b, x)
+	case int64:
+		return strconv.AppendInt(b, x, 10)
+	case bool:
+		return strconv.AppendBool(b, x)
+	case float64:
+		switch {
+		case math.IsNaN(x):
+			return append(b, `"NaN"`...)
+		case math.IsInf(x, 1):
+			return append(b, `"Infinity"`...)
+		case math.IsInf(x, -1):
+			return append(b, `"-Infinity"`...)
+		}
+		return appendFloat(b, x)
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONValue(b, e)
+		}
+		return append(b, ']')
+	case Map:
+		if keysCollide(x) {
+			// Keys that render alike ({1 :a, "1" :b}) cannot be object keys:
+			// write [key, value] pairs instead.
+			b = append(b, '[')
+			for i, e := range x {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, '[')
+				b = appendJSONValue(b, e.Key)
+				b = append(b, ',')
+				b = appendJSONValue(b, e.Val)
+				b = append(b, ']')
+			}
+			return append(b, ']')
+		}
+		b = append(b, '{')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONKey(b, e.Key)
+			b = append(b, ':')
+			b = appendJSONValue(b, e.Val)
+		}
+		return append(b, '}')
+	case Set:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONValue(b, e)
+		}
+		return append(b, ']')
+	case Tagged:
+		b = append(b, `{"#tag":`...)
+		b = appendJSONString(b, x.Tag)
+		b = append(b, `,"value":`...)
+		b = appendJSONValue(b, x.Value)
+		return append(b, '}')
+	case *big.Int:
+		if x == nil {
+			return append(b, "null"...)
+		}
+		return x.Append(b, 10)
+	}
+	return appendJSONValue(b, Normalize(v))
+}
+
+// keysCollide reports whether two keys of m render to the same JSON object
+// key (only possible when some key is not a string).
+func keysCollide(m Map) bool {
+	allStrings := true
+	for _, e := range m {
+		if _, ok := e.Key.(string); !ok {
+			allStrings = false
+			break
+		}
+	}
+	if allStrings {
+		return false
+	}
+	seen := make(map[string]struct{}, len(m))
+	for _, e := range m {
+		k, ok := e.Key.(string)
+		if !ok {
+			k = Format(Normalize(e.Key))
+		}
+		if _, dup := seen[k]; dup {
+			return true
+		}
+		seen[k] = struct{}{}
+	}
+	return false
+}
+
+// renderedBefore reports whether an earlier key of m renders like m[i]'s.
+func renderedBefore(m Map, i int) bool {
+	k := jsonKeyText(m[i].Key)
+	for j := 0; j < i; j++ {
+		if jsonKeyText(m[j].Key) == k {
+			return true
+		}
+	}
+	return false
+}
+
+func jsonKeyText(k any) string {
+	if s, ok := k.(string); ok {
+		return s
+	}
+	return Format(Normalize(k))
+}
+
+// appendFloat appends a finite float so that it reads back as a float in
+// JSON and EDN: with a fraction or an exponent.
+func appendFloat(b []byte, f float64) []byte {
+	n := len(b)
+	b = strconv.AppendFloat(b, f, 'g', -1, 64)
+	for _, c := range b[n:] {
+		if c == '.' || c == 'e' {
+			return b
+		}
+	}
+	return append(b, ".0"...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string, escaping quotes, backslashes
+// and control characters, and replacing invalid UTF-8 with U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, "\uFFFD"...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// writerBufferSize is how many bytes a Writer buffers before writing them.
+const writerBufferSize = 32 << 10
+
+// Writer writes ops as JSON Lines (see AppendJSON), buffered: call Flush
+// when done. It is not safe for concurrent use; FileWriter is.
+type Writer struct {
+	w   io.Writer
+	buf []byte
+	err error
+}
+
+// NewWriter returns a Writer of JSON Lines to w.
+func NewWriter(w io.Writer) *Writer {
+	return &Writer{w: w, buf: make([]byte, 0, writerBufferSize+1024)}
+}
+
+// Write encodes op as one line. Errors of the underlying writer are sticky.
+func (w *Writer) Write(op Op) error {
+	if w.err != nil {
+		return w.err
+	}
+	w.buf = appendJSONOp(w.buf, &op)
+	w.buf = append(w.buf, '\n')
+	if len(w.buf) >= writerBufferSize {
+		return w.Flush()
+	}
+	return nil
+}
+
+// Flush writes the buffered lines to the underlying writer.
+func (w *Writer) Flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	if len(w.buf) == 0 {
+		return nil
+	}
+	_, err := w.w.Write(w.buf)
+	w.buf = w.buf[:0]
+	if err != nil {
+		w.err = err
+	}
+	return err
+}
+
+// WriteJSONL writes ops to w as JSON Lines.
+func WriteJSONL(w io.Writer, ops []Op) error {
+	jw := NewWriter(w)
+	for i := range ops {
+		if err := jw.Write(ops[i]); err != nil {
+			return err
+		}
+	}
+	return jw.Flush()
+}

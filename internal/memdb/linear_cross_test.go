@@ -1,0 +1,68 @@
+//go:build memdb_linear
+
+// A differential test against checker/linear (another package still in the
+// works, so this file builds only with -tags memdb_linear).
+
+package memdb
+
+import (
+	"context"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/checker/linear"
+	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/model"
+)
+
+// toHistory turns test records into a Faultline history: invocations and
+// completions in time order, a thread becoming a new process after an info.
+func toHistory(t *testing.T, recs []rec, threads int) *history.History {
+	t.Helper()
+	sort.Slice(recs, func(i, j int) bool { return recs[i].call < recs[j].call })
+	proc := make([]int, threads)
+	for i := range proc {
+		proc[i] = i
+	}
+	var ops []history.Op
+	for _, r := range recs {
+		inv, out := r.in, r.out
+		inv.Process, out.Process = proc[r.thread], proc[r.thread]
+		inv.Time, out.Time = r.call, r.ret
+		inv.Type = history.Invoke
+		ops = append(ops, inv, out)
+		if out.Type == history.Info {
+			proc[r.thread] += threads
+		}
+	}
+	sort.SliceStable(ops, func(i, j int) bool { return ops[i].Time < ops[j].Time })
+	for i := range ops {
+		ops[i].Index = i
+	}
+	h, err := history.New(ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func TestAgainstCheckerLinear(t *testing.T) {
+	m, err := model.ByName("cas-register", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bug := range Bugs() {
+		cl, cancel := startCluster(t, fiveNodes(), Config{Bug: bug})
+		cs := openClients(t, NewInProcessClient(cl, ClientConfig{Workload: WorkloadRegister}), fiveNodes(), 10)
+		recs := runOps(context.Background(), cs, 3*time.Second, time.Millisecond, registerGen(10, 100, 0), 11)
+		cancel()
+		bad, _ := linearizable(recs)
+		r := linear.Check(context.Background(), toHistory(t, recs, 10), m, linear.Options{})
+		t.Logf("bug %s: %d ops; brute force: %d bad keys; checker/linear: %s, %d failures", bug, len(recs), len(bad), r.Valid, len(r.Failures))
+		if (len(bad) > 0) != (r.Valid == checker.Invalid) || len(bad) != len(r.Failures) {
+			t.Errorf("bug %s: verdicts differ: brute force %v, checker/linear %s (%s)", bug, bad, r.Valid, r.Summary())
+		}
+	}
+}

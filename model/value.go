@@ -1,0 +1,137 @@
+package model
+
+import (
+	"math/big"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/faultline/faultline/history"
+)
+
+// canonicalKey renders v so that values equal under history.Equal render the
+// same: integral numbers as integers, sets and maps in sorted order.
+func canonicalKey(v any) string {
+	var b strings.Builder
+	writeCanonical(&b, v)
+	return b.String()
+}
+
+func writeCanonical(b *strings.Builder, v any) {
+	switch x := v.(type) {
+	case nil:
+		b.WriteString("nil")
+	case int64:
+		b.WriteString(strconv.FormatInt(x, 10))
+	case float64:
+		if i, ok := history.Int(x); ok {
+			b.WriteString(strconv.FormatInt(i, 10))
+		} else {
+			b.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
+		}
+	case *big.Int:
+		b.WriteString(x.String())
+	case string:
+		b.WriteString(strconv.Quote(x))
+	case []any:
+		b.WriteByte('[')
+		for i, e := range x {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			writeCanonical(b, e)
+		}
+		b.WriteByte(']')
+	case history.Set:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = canonicalKey(e)
+		}
+		sort.Strings(parts)
+		b.WriteString("#{")
+		b.WriteString(strings.Join(parts, " "))
+		b.WriteByte('}')
+	case history.Map:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = canonicalKey(e.Key) + " " + canonicalKey(e.Val)
+		}
+		sort.Strings(parts)
+		b.WriteByte('{')
+		b.WriteString(strings.Join(parts, ", "))
+		b.WriteByte('}')
+	default:
+		b.WriteString(history.Format(v))
+	}
+}
+
+// valueTable interns values: code 0 is nil, other values get 1, 2, ...
+// Equal values (history.Equal) get the same code.
+type valueTable struct {
+	ints   map[int64]uint64
+	others map[string]uint64
+	values []any // values[code-1]
+}
+
+func newValueTable() *valueTable {
+	return &valueTable{ints: map[int64]uint64{}, others: map[string]uint64{}}
+}
+
+// code returns v's code, interning it when new.
+func (t *valueTable) code(v any) uint64 {
+	if v == nil {
+		return 0
+	}
+	if i, ok := history.Int(v); ok {
+		if c, ok := t.ints[i]; ok {
+			return c
+		}
+		t.values = append(t.values, v)
+		c := uint64(len(t.values))
+		t.ints[i] = c
+		return c
+	}
+	k := canonicalKey(v)
+	if c, ok := t.others[k]; ok {
+		return c
+	}
+	t.values = append(t.values, v)
+	c := uint64(len(t.values))
+	t.others[k] = c
+	return c
+}
+
+// value returns the value with code c.
+func (t *valueTable) value(c uint64) any {
+	if c == 0 || c > uint64(len(t.values)) {
+		return nil
+	}
+	return t.values[c-1]
+}
+
+// format renders the value with code c.
+func (t *valueTable) format(c uint64) string { return history.Format(t.value(c)) }
+
+func (t *valueTable) memoryBytes() int64 {
+	return int64(len(t.values))*48 + int64(len(t.ints))*24 + int64(len(t.others))*48
+}
+
+// elements returns the elements of a collection value (vector, list, set),
+// or false when v is not a collection.
+func elements(v any) ([]any, bool) {
+	switch x := v.(type) {
+	case []any:
+		return x, true
+	case history.Set:
+		return []any(x), true
+	}
+	return nil, false
+}
+
+// truncate shortens long renderings of states for evidence.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…(" + strconv.Itoa(len(s)) + " bytes)"
+}

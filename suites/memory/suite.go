@@ -1,0 +1,78 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/faultline/faultline"
+	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/cli"
+	"github.com/faultline/faultline/internal/memdb"
+	"github.com/faultline/faultline/workload"
+)
+
+// Suite is the command-line suite for --db memory.
+func Suite() cli.Suite {
+	return cli.Suite{
+		Name:      "memory",
+		Help:      "Faultline's own replicated key-value store, in-process; no set-up needed",
+		Workloads: workload.Names(),
+		Flags: []cli.Flag{
+			{Name: "bug", Default: "none", Usage: "bug built into the store: none, stale-reads or lost-writes"},
+			{Name: "rate", Default: strconv.Itoa(workload.DefaultRate), Usage: "total client operations per second (negative: unlimited)"},
+		},
+		Test:    newTest,
+		Checker: rebuildChecker,
+	}
+}
+
+func newTest(_ context.Context, o *cli.Options) (*faultline.Test, func(), error) {
+	bug, err := memdb.ParseBug(o.Option("bug", "none"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: --bug: %v", faultline.ErrConfig, err)
+	}
+	rate, err := strconv.ParseFloat(o.Option("rate", strconv.Itoa(workload.DefaultRate)), 64)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: --rate %q is not a number", faultline.ErrConfig, o.Option("rate", ""))
+	}
+	if o.Nemesis != "" && o.Nemesis != "none" {
+		return nil, nil, fmt.Errorf("%w: --nemesis %s: the in-process memory store takes no faults yet; use --nemesis none", faultline.ErrConfig, o.Nemesis)
+	}
+	if o.Cluster != "" {
+		return nil, nil, fmt.Errorf("%w: --cluster %s: the memory store runs in-process; drop --cluster", faultline.ErrConfig, o.Cluster)
+	}
+	w, err := workload.ByName(o.Workload, workload.Options{Concurrency: o.Concurrency, Rate: rate})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", faultline.ErrConfig, err)
+	}
+	d := memdb.NewInProcessDB(memdb.Config{Bug: bug, Seed: o.Seed})
+	cl := memdb.NewInProcessClient(d, memdb.ClientConfig{Workload: o.Workload})
+	name := "memory-" + o.Workload
+	if bug != memdb.BugNone {
+		name += "-" + string(bug)
+	}
+	t := &faultline.Test{
+		Name:           name,
+		Nodes:          o.Nodes,
+		Concurrency:    o.Concurrency,
+		TimeLimit:      o.TimeLimit,
+		Seed:           o.Seed,
+		DB:             d,
+		Client:         cl,
+		Generator:      clientsOnly(w),
+		FinalGenerator: finalOnly(w),
+		Checker:        workload.Standard(w.Checker),
+		Options:        map[string]string{"bug": string(bug), "rate": o.Option("rate", "")},
+	}
+	return t, nil, nil
+}
+
+// rebuildChecker gives `analyze` the checker of a stored memory run.
+func rebuildChecker(wl string, rec faultline.TestRecord) (checker.Checker, error) {
+	c, err := workload.CheckerByName(wl, workload.Options{Concurrency: rec.Concurrency})
+	if err != nil {
+		return nil, err
+	}
+	return workload.Standard(c), nil
+}
