@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -95,6 +96,7 @@ func Main(args []string, cfg Config) (code int) {
 	if cfg.Stderr == nil {
 		cfg.Stderr = os.Stderr
 	}
+	cfg.Commands = withStandardCommands(cfg.Commands)
 	env := &Env{Config: &cfg, Stdout: cfg.Stdout, Stderr: cfg.Stderr}
 	defer func() {
 		if p := recover(); p != nil {
@@ -131,6 +133,18 @@ func Main(args []string, cfg Config) (code int) {
 	fmt.Fprintf(cfg.Stderr, "%s: unknown command %q\n", cfg.Program, cmd)
 	usage(env)
 	return ExitUsage
+}
+
+// withStandardCommands adds the commands every Faultline program has
+// (cluster) unless the program defines its own of the same name.
+func withStandardCommands(cmds []Command) []Command {
+	out := append([]Command(nil), cmds...)
+	for _, std := range []Command{ClusterCommand()} {
+		if !slices.ContainsFunc(out, func(c Command) bool { return c.Name == std.Name }) {
+			out = append(out, std)
+		}
+	}
+	return out
 }
 
 func usage(env *Env) {

@@ -66,8 +66,8 @@ func (m *interned[S]) Step(s uint64, op int) (uint64, bool) {
 	return uint64(next), next != illegal
 }
 
-func (m *interned[S]) Flags(op int) Flags   { return m.flags[op] }
-func (m *interned[S]) Class(op int) uint64  { return m.classes[op] }
+func (m *interned[S]) Flags(op int) Flags  { return m.flags[op] }
+func (m *interned[S]) Class(op int) uint64 { return m.classes[op] }
 func (m *interned[S]) MemoryBytes() int64 {
 	n := m.bytes + m.cache.memoryBytes()
 	if m.extra != nil {

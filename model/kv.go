@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"slices"
 	"strconv"
 
 	"github.com/faultline/faultline/history"
@@ -150,9 +151,9 @@ func (m *kvSingle) Guard(i int) (uint64, bool) {
 	return uint64(o.valID), o.kind == kvGet && !o.unknown
 }
 
-func (m *kvSingle) Flags(i int) Flags   { return kvFlags(&m.ops[i]) }
-func (m *kvSingle) Class(i int) uint64  { return m.classes[i] }
-func (m *kvSingle) MemoryBytes() int64  { return m.strs.memoryBytes() + int64(len(m.ops))*64 }
+func (m *kvSingle) Flags(i int) Flags  { return kvFlags(&m.ops[i]) }
+func (m *kvSingle) Class(i int) uint64 { return m.classes[i] }
+func (m *kvSingle) MemoryBytes() int64 { return m.strs.memoryBytes() + int64(len(m.ops))*64 }
 func (m *kvSingle) Describe(s uint64) string {
 	return truncate(strconv.Quote(m.strs.get(uint32(s))), 400)
 }
@@ -202,18 +203,29 @@ func compileKVMulti(kops []kvOp, strs *strTable, keys []any, classes []uint64) M
 	return mm
 }
 
-// strTable interns strings by a polynomial hash that extends in O(1) per
-// appended string, verifying content on every hash match. A concatenation
-// allocates only when its result is a string not seen before.
+// strTable interns strings by content without storing each one: a string
+// made by appending to another is kept as (parent, appended part), with its
+// length and a polynomial hash that extends in O(1). Strings with equal
+// hash and length are compared by content, so numbers are exact: equal
+// strings always get the same number.
 type strTable struct {
-	strs   []string
-	hashes []uint64
-	slots  []uint32 // string number + 1; 0 empty
-	shift  uint8
-	bytes  int64
+	nodes []strNode
+	slots []uint32 // node number + 1; 0 empty
+	shift uint8
+	buf   [2][]byte // scratch for content comparisons
 }
 
-const strBase = 0x100000001B3
+type strNode struct {
+	seg    string // the appended part, or the whole string of a leaf
+	hash   uint64
+	n      int    // length
+	parent uint32 // noParent for a leaf
+}
+
+const (
+	strBase  = 0x100000001B3
+	noParent = ^uint32(0)
+)
 
 // strHash returns the polynomial hash of s and strBase^len(s).
 func strHash(s string) (h, pow uint64) {
@@ -233,11 +245,29 @@ func newStrTable(initial string) *strTable {
 
 func (t *strTable) slot(h uint64) uint64 { return (h * 0x9E3779B97F4A7C15) >> t.shift }
 
-func (t *strTable) get(id uint32) string {
-	if int(id) < len(t.strs) {
-		return t.strs[id]
+// appendContent appends the content of node id to b.
+func (t *strTable) appendContent(b []byte, id uint32) []byte {
+	start := len(b)
+	b = slices.Grow(b, t.nodes[id].n)[:start+t.nodes[id].n]
+	end := len(b)
+	for {
+		nd := &t.nodes[id]
+		copy(b[end-len(nd.seg):end], nd.seg)
+		end -= len(nd.seg)
+		if nd.parent == noParent {
+			break
+		}
+		id = nd.parent
 	}
-	return ""
+	return b
+}
+
+// get returns the content of node id.
+func (t *strTable) get(id uint32) string {
+	if int(id) >= len(t.nodes) {
+		return ""
+	}
+	return string(t.appendContent(nil, id))
 }
 
 // intern returns the number of s.
@@ -245,41 +275,52 @@ func (t *strTable) intern(s string) uint32 {
 	h, _ := strHash(s)
 	mask := uint64(len(t.slots) - 1)
 	for i := t.slot(h); t.slots[i] != 0; i = (i + 1) & mask {
-		id := t.slots[i] - 1
-		if t.hashes[id] == h && t.strs[id] == s {
-			return id
+		c := t.slots[i] - 1
+		if nd := &t.nodes[c]; nd.hash == h && nd.n == len(s) {
+			t.buf[0] = t.appendContent(t.buf[0][:0], c)
+			if string(t.buf[0]) == s {
+				return c
+			}
 		}
 	}
-	return t.add(s, h)
+	return t.add(strNode{seg: s, hash: h, n: len(s), parent: noParent})
 }
 
-// concat returns the number of strs[id] + o.val.
+// concat returns the number of the string of node id followed by o.val.
 func (t *strTable) concat(id uint32, o *kvOp) uint32 {
-	base := t.strs[id]
-	h := t.hashes[id]*o.pow + o.hash
-	n := len(base) + len(o.val)
+	base := &t.nodes[id]
+	h := base.hash*o.pow + o.hash
+	n := base.n + len(o.val)
 	mask := uint64(len(t.slots) - 1)
 	for i := t.slot(h); t.slots[i] != 0; i = (i + 1) & mask {
 		c := t.slots[i] - 1
-		if s := t.strs[c]; t.hashes[c] == h && len(s) == n && s[:len(base)] == base && s[len(base):] == o.val {
+		nd := &t.nodes[c]
+		if nd.hash != h || nd.n != n {
+			continue
+		}
+		if nd.parent == id && nd.seg == o.val {
+			return c
+		}
+		// Same hash and length by another path: compare content.
+		t.buf[0] = t.appendContent(t.buf[0][:0], c)
+		t.buf[1] = append(t.appendContent(t.buf[1][:0], id), o.val...)
+		if string(t.buf[0]) == string(t.buf[1]) {
 			return c
 		}
 	}
-	return t.add(base+o.val, h)
+	return t.add(strNode{seg: o.val, hash: h, n: n, parent: id})
 }
 
-func (t *strTable) add(s string, h uint64) uint32 {
-	id := uint32(len(t.strs))
-	t.strs = append(t.strs, s)
-	t.hashes = append(t.hashes, h)
-	t.bytes += int64(len(s)) + 32
-	if 2*len(t.strs) > len(t.slots) {
+func (t *strTable) add(nd strNode) uint32 {
+	id := uint32(len(t.nodes))
+	t.nodes = append(t.nodes, nd)
+	if 2*len(t.nodes) > len(t.slots) {
 		n := 2 * len(t.slots)
 		t.slots = make([]uint32, n)
 		t.shift = uint8(64 - bits.TrailingZeros(uint(n)))
 		mask := uint64(n - 1)
-		for c, hc := range t.hashes {
-			i := t.slot(hc)
+		for c := range t.nodes {
+			i := t.slot(t.nodes[c].hash)
 			for t.slots[i] != 0 {
 				i = (i + 1) & mask
 			}
@@ -288,7 +329,7 @@ func (t *strTable) add(s string, h uint64) uint32 {
 		return id
 	}
 	mask := uint64(len(t.slots) - 1)
-	i := t.slot(h)
+	i := t.slot(nd.hash)
 	for t.slots[i] != 0 {
 		i = (i + 1) & mask
 	}
@@ -296,4 +337,6 @@ func (t *strTable) add(s string, h uint64) uint32 {
 	return id
 }
 
-func (t *strTable) memoryBytes() int64 { return t.bytes + int64(len(t.slots))*4 }
+func (t *strTable) memoryBytes() int64 {
+	return int64(cap(t.nodes))*40 + int64(len(t.slots))*4 + int64(cap(t.buf[0])+cap(t.buf[1]))
+}

@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/history"
@@ -56,20 +55,16 @@ func writeHTML(path string, h *history.History, r *Result) error {
 	return f.Close()
 }
 
-// partResult is the outcome of one part's search.
+// partResult is the outcome of one part.
 type partResult struct {
 	p        *part
-	m        model.Machine
 	verdict  checker.Validity
 	cause    int32
 	err      error
 	explored int64
 	okOps    int
 	depth    int
-	// invalid
-	fail   int // call index of the op that could not be linearized
-	reason string
-	ends   []deadEnd
+	failure  *Failure // when invalid
 }
 
 // Check checks h against model m: fail ops are dropped, crashed ops (info, or
@@ -127,44 +122,69 @@ func Check(ctx context.Context, h *history.History, m model.Model, opts Options)
 		}
 	}()
 
-	results := runParts(parts, m, opts, stop)
-	assemble(r, h, results)
+	results := runParts(h, parts, m, opts, stop)
+	assemble(r, results)
 	return r
 }
 
-// runParts checks the parts on a bounded pool of workers, largest first.
-func runParts(parts []part, m model.Model, opts Options, stop *stopper) []partResult {
+// quantum is how many search steps a key runs before the worker moves on
+// to the next key, so that one hard key does not hold up the others (and
+// an easy failure is found early).
+const quantum = 1 << 16
+
+// task is a part being checked; a search that used up its quantum goes
+// back to the end of the queue.
+type task struct {
+	res *partResult
+	s   *search
+	m   model.Machine
+}
+
+// runParts checks the parts on a bounded pool of workers, largest first,
+// round robin by quantum.
+func runParts(h *history.History, parts []part, m model.Model, opts Options, stop *stopper) []partResult {
 	results := make([]partResult, len(parts))
-	order := make([]int, len(parts))
-	for i := range order {
-		order[i] = i
+	queue := make([]*task, len(parts))
+	for i := range parts {
 		results[i] = partResult{p: &parts[i], verdict: checker.Unknown}
+		queue[i] = &task{res: &results[i]}
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(len(parts[b].calls), len(parts[a].calls)) })
+	slices.SortStableFunc(queue, func(a, b *task) int { return cmp.Compare(len(b.res.p.calls), len(a.res.p.calls)) })
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, len(parts))
-	var next atomic.Int64
+	var mu sync.Mutex
+	pop := func() *task {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(queue) == 0 {
+			return nil
+		}
+		t := queue[0]
+		queue = queue[1:]
+		return t
+	}
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			mem := newMemo()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(order) {
-					return
-				}
-				res := &results[order[i]]
-				if c := stop.cause.Load(); c != causeNone {
-					res.cause = c
+			mem := newMemo() // reused by the searches of this worker
+			for t := pop(); t != nil; t = pop() {
+				if c := stop.cause.Load(); c != causeNone && t.s == nil {
+					t.res.cause = c
 					continue
 				}
-				checkPart(m, res, stop, mem)
-				if res.verdict == checker.Invalid && opts.FirstFailure {
+				if !step(h, m, t, stop, mem) {
+					mu.Lock()
+					queue = append(queue, t)
+					mu.Unlock()
+					mem = newMemo() // the suspended search keeps the old one
+					continue
+				}
+				if t.res.verdict == checker.Invalid && !opts.AllKeys {
 					stop.halt(causeSkipped)
 				}
 			}
@@ -174,55 +194,67 @@ func runParts(parts []part, m model.Model, opts Options, stop *stopper) []partRe
 	return results
 }
 
-// checkPart runs one part's search; a panic in a model becomes an error.
-func checkPart(m model.Model, res *partResult, stop *stopper, mem *memo) {
+// step runs a task for one quantum; it reports whether the task is done.
+// A panic in a model becomes an error.
+func step(h *history.History, m model.Model, t *task, stop *stopper, mem *memo) (done bool) {
+	res := t.res
 	defer func() {
 		if p := recover(); p != nil {
-			res.verdict, res.err = checker.Unknown, fmt.Errorf("model %s panicked: %v", m.Name(), p)
+			res.verdict, res.err, done = checker.Unknown, fmt.Errorf("model %s panicked: %v", m.Name(), p), true
+			if t.s != nil {
+				t.s.release()
+			}
 		}
 	}()
-	calls := res.p.calls
-	ops := make([]model.Op, len(calls))
-	for i := range calls {
-		ops[i] = calls[i].op
-	}
-	mach, err := m.Compile(ops)
-	if err != nil {
-		res.err = err
-		return
-	}
-	res.m = mach
-	if pc, ok := mach.(model.Prechecker); ok {
-		t := model.Timing{Invoke: make([]int64, len(calls)), Return: make([]int64, len(calls))}
+	if t.s == nil {
+		calls := res.p.calls
+		ops := make([]model.Op, len(calls))
 		for i := range calls {
-			t.Invoke[i], t.Return[i] = int64(calls[i].inv), int64(calls[i].ret)
+			ops[i] = calls[i].op
 		}
-		if bad, why := pc.Precheck(t); bad >= 0 {
-			res.verdict, res.fail, res.reason = checker.Invalid, bad, why
-			return
+		mach, err := m.Compile(ops)
+		if err != nil {
+			res.err = err
+			return true
 		}
+		t.m = mach
+		if pc, ok := mach.(model.Prechecker); ok {
+			tm := model.Timing{Invoke: make([]int64, len(calls)), Return: make([]int64, len(calls))}
+			for i := range calls {
+				tm.Invoke[i], tm.Return[i] = int64(calls[i].inv), int64(calls[i].ret)
+			}
+			if bad, why := pc.Precheck(tm); bad >= 0 {
+				res.verdict = checker.Invalid
+				res.failure = failure(h, res.p, mach, bad, why, nil)
+				return true
+			}
+		}
+		t.s = newSearch(mach, calls, stop, mem)
+		res.okOps = int(t.s.nOK)
 	}
-	s := newSearch(mach, calls, stop, mem)
-	res.okOps = int(s.nOK)
-	valid, aborted := s.run()
+	s := t.s
+	r := s.run(quantum)
 	res.explored, res.depth = s.explored, s.maxDepth
-	switch {
-	case aborted:
+	switch r {
+	case runYield:
+		return false
+	case runAborted:
 		res.cause = stop.cause.Load()
 		if s.bestR > 0 {
 			res.depth = max(res.depth, int(s.bestR))
 		}
-	case valid:
+	case runValid:
 		res.verdict = checker.Valid
 	default:
 		res.verdict = checker.Invalid
-		res.fail = int(s.callOf[s.bestR])
-		res.ends = s.ends
+		res.failure = failure(h, res.p, t.m, int(s.callOf[s.bestR]), "", s.ends)
 	}
+	t.s, t.m = nil, nil // let the memory go
+	return true
 }
 
 // assemble merges the parts' outcomes into r.
-func assemble(r *Result, h *history.History, results []partResult) {
+func assemble(r *Result, results []partResult) {
 	verdicts := make([]checker.Validity, 0, len(results))
 	var errs []string
 	var cause int32
@@ -234,13 +266,15 @@ func assemble(r *Result, h *history.History, results []partResult) {
 			errs = append(errs, res.err.Error())
 			verdicts = append(verdicts, checker.Unknown)
 		case res.verdict == checker.Invalid:
-			r.Failures = append(r.Failures, failure(h, res))
+			r.Failures = append(r.Failures, *res.failure)
 			verdicts = append(verdicts, checker.Invalid)
 		case res.verdict == checker.Valid:
 			verdicts = append(verdicts, checker.Valid)
 		default:
 			verdicts = append(verdicts, checker.Unknown)
-			if res.cause != causeSkipped {
+			if res.cause == causeSkipped {
+				r.Unchecked++
+			} else {
 				if cause == causeNone {
 					cause = res.cause
 				}
@@ -253,7 +287,6 @@ func assemble(r *Result, h *history.History, results []partResult) {
 	r.Valid = checker.Merge(verdicts...)
 	switch {
 	case r.Valid == checker.Invalid:
-		r.Unfinished = nil
 	case len(errs) > 0:
 		r.Cause, r.Error = "error", errs[0]
 	case r.Valid == checker.Unknown:
@@ -294,11 +327,13 @@ func process(p int) any {
 	return p
 }
 
-// failure builds the evidence of an invalid part.
-func failure(h *history.History, res *partResult) Failure {
-	calls := res.p.calls
-	fc := &calls[res.fail]
-	f := Failure{Key: jsonValue(res.p.key), keyed: res.p.keyed, Op: opRef(h, fc), Reason: res.reason}
+// failure builds the evidence that a part is not linearizable: call fail
+// could not be linearized, for the reason given (a precheck) or as the dead
+// ends show.
+func failure(h *history.History, p *part, m model.Machine, fail int, reason string, ends []deadEnd) *Failure {
+	calls := p.calls
+	fc := &calls[fail]
+	f := &Failure{Key: jsonValue(p.key), keyed: p.keyed, Op: opRef(h, fc), Reason: reason}
 	// previous ok: the last ok completion of this part before the op's.
 	prev := -1
 	for i := range calls {
@@ -309,8 +344,8 @@ func failure(h *history.History, res *partResult) Failure {
 	if prev >= 0 {
 		f.PreviousOK = opRef(h, &calls[prev])
 	}
-	for k, e := range res.ends {
-		cfg := Config{Model: res.m.Describe(e.state), Linearized: e.depth, PendingMore: e.more, Pending: []*OpRef{}}
+	for k, e := range ends {
+		cfg := Config{Model: m.Describe(e.state), Linearized: e.depth, PendingMore: e.more, Pending: []*OpRef{}}
 		if n := len(e.path); n > 0 {
 			cfg.LastOp = opRef(h, &calls[e.path[n-1].call])
 		}
@@ -320,9 +355,9 @@ func failure(h *history.History, res *partResult) Failure {
 		f.Configs = append(f.Configs, cfg)
 		path := make([]Step, 0, len(e.path)+1)
 		for _, st := range e.path {
-			path = append(path, Step{Op: opRef(h, &calls[st.call]), Model: res.m.Describe(st.state)})
+			path = append(path, Step{Op: opRef(h, &calls[st.call]), Model: m.Describe(st.state)})
 		}
-		why := res.m.Explain(e.state, res.fail)
+		why := m.Explain(e.state, fail)
 		path = append(path, Step{Op: f.Op, Error: why})
 		f.FinalPaths = append(f.FinalPaths, path)
 		if k == 0 && f.Reason == "" {

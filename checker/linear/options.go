@@ -27,9 +27,12 @@ type Options struct {
 	NoSplit bool
 	// Workers is how many keys are checked at once; 0 means GOMAXPROCS.
 	Workers int
-	// FirstFailure stops checking other keys once one key is invalid
-	// (Porcupine's behaviour); by default every key is checked and reported.
-	FirstFailure bool
+	// AllKeys checks every key even after one is found not linearizable,
+	// as Jepsen's independent checker does, to report all failing keys. By
+	// default the check stops at the first failing key (the verdict cannot
+	// change any more), as Porcupine does; keys left unchecked are counted
+	// in Result.Unchecked.
+	AllKeys bool
 }
 
 // DefaultTimeBudget is the time budget when Options.TimeBudget is 0.

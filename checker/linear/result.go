@@ -51,6 +51,9 @@ type Result struct {
 	// Unfinished lists the keys whose search stopped on a budget, with
 	// how far they got (at most 20).
 	Unfinished []Progress `json:"unfinished,omitempty"`
+	// Unchecked counts the keys not checked to the end because another key
+	// was already found not linearizable (see Options.AllKeys).
+	Unchecked int `json:"unchecked-keys,omitempty"`
 
 	keyed bool
 }

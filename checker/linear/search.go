@@ -270,18 +270,18 @@ func (s *search) sequential() bool {
 }
 
 // runSequential steps through a history without concurrency.
-func (s *search) runSequential() (valid, aborted bool) {
+func (s *search) runSequential() int {
 	state := s.m.Init()
 	s.stack = append(s.stack[:0], frame{state: state, op: -1})
 	for j := int32(0); j < s.nOK; j++ {
 		if j&1023 == 0 && s.stop.cause.Load() != causeNone {
-			return false, true
+			return runAborted
 		}
 		ns, ok := s.m.Step(state, int(s.callOf[j]))
 		if !ok {
 			s.bestR = j
 			s.ends = []deadEnd{s.snapshot(j)}
-			return false, false
+			return runInvalid
 		}
 		state = ns
 		s.stack = append(s.stack, frame{state: state, op: j})
@@ -293,33 +293,60 @@ func (s *search) runSequential() (valid, aborted bool) {
 		s.explored++
 	}
 	s.maxDepth = int(s.nOK)
-	return true, false
+	return runValid
 }
 
-// run searches for a linearization. aborted means the stopper stopped it.
-func (s *search) run() (valid, aborted bool) {
-	if s.sequential() {
-		return s.runSequential()
+// Outcomes of run.
+const (
+	runValid = iota
+	runInvalid
+	runAborted // the stopper stopped it
+	runYield   // the quantum is used up; call run again to go on
+)
+
+// run searches for a linearization for about quantum iterations (0: no
+// limit) and reports how it ended. A yielded search resumes where it was.
+func (s *search) run(quantum uint64) int {
+	if s.iter == 0 {
+		if s.sequential() {
+			return s.runSequential()
+		}
+		if s.memo == nil {
+			s.memo = newMemo()
+		} else {
+			s.memo.reset()
+		}
+		s.stack = append(s.stack[:0], frame{state: s.m.Init(), op: -1, okMax: -1, infoMin: -1, infoMax: -1})
 	}
+	until := uint64(0)
+	if quantum > 0 {
+		until = s.iter + quantum
+	}
+	r := s.loop(until)
+	if r != runYield {
+		s.release()
+	}
+	return r
+}
+
+func (s *search) loop(until uint64) int {
 	nOK, nInfo := s.nOK, s.nInfo
-	if s.memo == nil {
-		s.memo = newMemo()
-	} else {
-		s.memo.reset()
-	}
-	s.stack = append(s.stack[:0], frame{state: s.m.Init(), op: -1, okMax: -1, infoMin: -1, infoMax: -1})
-	defer s.release()
 outer:
 	for {
 		s.iter++
-		if s.iter&1023 == 0 && s.check() {
-			return false, true
+		if s.iter&1023 == 0 {
+			if s.check() {
+				return runAborted
+			}
+			if until != 0 && s.iter >= until {
+				return runYield
+			}
 		}
 		top := len(s.stack) - 1
 		f := &s.stack[top]
 		head := s.retNext[nOK]
 		if head == nOK {
-			return true, false
+			return runValid
 		}
 		deadline := s.ret[head]
 		switch f.phase {
@@ -375,7 +402,7 @@ outer:
 		// Exhausted: record the dead end and backtrack.
 		s.deadEnd(head)
 		if top == 0 {
-			return false, false
+			return runInvalid
 		}
 		s.pop()
 	}

@@ -155,7 +155,7 @@ type replica struct {
 	beat               bool   // a heartbeat is due in this step
 	lastBeat           time.Time
 	termStart          uint64 // index of this term's first entry
-	shipped            uint64 // lost-writes: last index shipped
+	shipAt             time.Time // lost-writes: when entries next travel
 	checkAt            time.Time
 	changeAt           time.Time
 	transferTo         string
@@ -672,9 +672,9 @@ func (r *replica) replicate() {
 		// The bug: entries travel in lazy batches (with a heartbeat, or
 		// once batchSize have gathered), and not at all once the leader
 		// hands over.
-		ship = (r.beat || r.last()-r.shipped >= batchSize) && r.transferTo == ""
+		ship = !r.now.Before(r.shipAt) && r.transferTo == ""
 		if ship {
-			r.shipped = r.last()
+			r.shipAt = r.now.Add(r.lagSample())
 		}
 	}
 	round := r.round || r.beat

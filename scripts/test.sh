@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs Faultline's tests on a fresh Debian machine: installs what the tests
+# need (as root), then go vet, the whole test suite and a short fuzz run of
+# every parser. Usage: scripts/test.sh   (FAULTLINE_FUZZTIME=30s for longer fuzzing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+
+if ! command -v go >/dev/null; then
+  echo "scripts/test.sh: Go 1.26 or newer is needed (https://go.dev/dl/)" >&2
+  exit 1
+fi
+
+# Packages for the cluster, fault and real-database tests (root only; tests
+# that need them skip with a reason otherwise).
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  scripts/install-deps.sh
+fi
+
+# Reference histories from the Knossos, Porcupine and Elle test suites, when
+# this checkout sits beside them.
+if [ -z "${FAULTLINE_SHARED_DATA:-}" ]; then
+  for d in ../shared/data /work/shared/data; do
+    if [ -f "$d/MANIFEST.md" ]; then export FAULTLINE_SHARED_DATA="$(cd "$d" && pwd)"; break; fi
+  done
+fi
+
+echo "== go vet"
+go vet ./...
+echo "== go test"
+go test -count=1 -timeout 30m ./...
+echo "== fuzz"
+fuzztime="${FAULTLINE_FUZZTIME:-10s}"
+for pkg in $(go list ./...); do
+  dir=$(go list -f '{{.Dir}}' "$pkg")
+  for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
+    echo "-- $pkg $target ($fuzztime)"
+    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >/dev/null
+  done
+done
+echo "== all tests passed"

@@ -1,0 +1,81 @@
+package memory
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/faultline/faultline"
+	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/cli"
+	"github.com/faultline/faultline/workload"
+)
+
+func options(wl string, set map[string]string) *cli.Options {
+	o := &cli.Options{
+		Nodes:       []string{"n1", "n2", "n3", "n4", "n5"},
+		Concurrency: 10,
+		TimeLimit:   2 * time.Second,
+		Workload:    wl,
+		Nemesis:     "none",
+		Set:         map[string]string{"bug": "none", "rate": "2000"},
+	}
+	for k, v := range set {
+		o.Set[k] = v
+	}
+	return o
+}
+
+func runWorkload(t *testing.T, wl string, set map[string]string) *faultline.Result {
+	t.Helper()
+	test, cleanup, err := newTest(context.Background(), options(wl, set))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cleanup != nil {
+		defer cleanup()
+	}
+	test.NoStore = true
+	res, err := faultline.Run(context.Background(), test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// Every workload runs end to end against the correct store and is valid.
+func TestEveryWorkloadValidWithoutBug(t *testing.T) {
+	for _, wl := range workload.Names() {
+		t.Run(wl, func(t *testing.T) {
+			res := runWorkload(t, wl, nil)
+			if res.Valid != checker.Valid {
+				t.Fatalf("%s: verdict %s: %s", wl, res.Valid, res.Summary())
+			}
+			if res.Counts.OK < 100 {
+				t.Fatalf("%s: only %d ok ops: %s", wl, res.Counts.OK, res.Summary())
+			}
+		})
+	}
+}
+
+// The lost-writes bug is visible to the set and counter checkers too, not
+// only to the linearizability checker.
+func TestLostWritesFoundBySet(t *testing.T) {
+	res := runWorkload(t, "set", map[string]string{"bug": "lost-writes"})
+	if res.Valid != checker.Invalid {
+		t.Fatalf("set with lost writes: verdict %s: %s", res.Valid, res.Summary())
+	}
+}
+
+func TestBadOptions(t *testing.T) {
+	for _, set := range []map[string]string{{"bug": "nope"}, {"rate": "fast"}} {
+		if _, _, err := newTest(context.Background(), options("register", set)); err == nil {
+			t.Errorf("%v accepted", set)
+		}
+	}
+	o := options("register", nil)
+	o.Nemesis = "partition"
+	if _, _, err := newTest(context.Background(), o); err == nil {
+		t.Error("a nemesis was accepted for the in-process store")
+	}
+}
