@@ -76,7 +76,7 @@ type interpreter struct {
 	done    chan struct{}   // closed when the loop ends; unblocks stale workers
 	compl   chan completion
 
-	ops          []history.Op
+	ops          opLog
 	outstanding  int
 	nemesisFails []string
 	recordErr    error
@@ -115,7 +115,7 @@ func (it *interpreter) run(stop <-chan struct{}) (ops []history.Op, err error) {
 		if err == nil {
 			err = errors.Join(it.genErr, it.recordErr)
 		}
-		ops = it.ops
+		ops = it.ops.all()
 	}()
 	it.startWorkers()
 	timer := time.NewTimer(time.Hour)
@@ -153,7 +153,7 @@ func (it *interpreter) run(stop <-chan struct{}) (ops []history.Op, err error) {
 			switch st {
 			case generator.Exhausted:
 				if it.outstanding == 0 {
-					return it.ops, nil
+					return nil, nil
 				}
 			case generator.Pending:
 				wait = maxPendingWait
@@ -168,12 +168,12 @@ func (it *interpreter) run(stop <-chan struct{}) (ops []history.Op, err error) {
 					break
 				}
 				if err := it.dispatch(op, next, now); err != nil {
-					return it.ops, err
+					return nil, err
 				}
 				continue
 			}
 		} else if it.outstanding == 0 {
-			return it.ops, nil
+			return nil, nil
 		}
 		// Wait for a completion, a deadline, an interrupt or an overdue op.
 		if ov := it.untilReap(); it.outstanding > 0 && (wait < 0 || ov < wait) {
@@ -231,7 +231,7 @@ func (it *interpreter) dispatch(op history.Op, next generator.Generator, now int
 	}
 	op.Time = now
 	if op.Type == history.Invoke || op.Type == history.Info {
-		op.Index = len(it.ops)
+		op.Index = it.ops.n
 		it.record(op)
 		if op.Type == history.Invoke {
 			it.counts.invoked.Add(1)
@@ -263,7 +263,7 @@ func (it *interpreter) complete(c completion) {
 	op.Time = now
 	pseudo := op.Type == history.Sleep || op.Type == history.Log
 	if !pseudo {
-		op.Index = len(it.ops)
+		op.Index = it.ops.n
 		it.record(op)
 		it.count(op)
 		if c.thread == history.NemesisProcess && op.Error != nil {
@@ -302,7 +302,7 @@ func (it *interpreter) count(op history.Op) {
 }
 
 func (it *interpreter) record(op history.Op) {
-	it.ops = append(it.ops, op)
+	it.ops.add(op)
 	if it.rec != nil && it.recordErr == nil {
 		if err := it.rec.Write(op); err != nil {
 			it.recordErr = fmt.Errorf("writing the history: %w", err)
@@ -520,8 +520,8 @@ func (it *interpreter) invokeClient(ctx context.Context, cl client.Client, op hi
 			res.Error = fmt.Sprintf("panic: %v", p)
 		}
 	}()
-	ictx, cancel := context.WithTimeout(ctx, it.opTimeout)
-	defer cancel()
+	ictx := newOpContext(it.opTimeout)
+	defer ictx.release()
 	r, err := cl.Invoke(ictx, it.env, op)
 	if err != nil {
 		res = op
@@ -600,4 +600,34 @@ func (it *interpreter) invokeNemesis(ctx context.Context, op history.Op) (res hi
 		r.F = op.F
 	}
 	return r
+}
+
+// opLog keeps the recorded ops in fixed-size chunks, so that a long run never
+// copies its history to grow it.
+type opLog struct {
+	chunks [][]history.Op
+	n      int
+}
+
+const opChunk = 1 << 13
+
+func (l *opLog) add(op history.Op) {
+	if len(l.chunks) == 0 || len(l.chunks[len(l.chunks)-1]) == opChunk {
+		l.chunks = append(l.chunks, make([]history.Op, 0, opChunk))
+	}
+	last := &l.chunks[len(l.chunks)-1]
+	*last = append(*last, op)
+	l.n++
+}
+
+// all returns the ops in one slice.
+func (l *opLog) all() []history.Op {
+	if len(l.chunks) == 1 {
+		return l.chunks[0]
+	}
+	out := make([]history.Op, 0, l.n)
+	for _, c := range l.chunks {
+		out = append(out, c...)
+	}
+	return out
 }

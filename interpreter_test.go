@@ -306,3 +306,43 @@ func BenchmarkInterpreterNoop(b *testing.B) {
 	}
 	b.ReportMetric(float64(total)/time.Since(began).Seconds(), "ops/s")
 }
+
+func TestOpContext(t *testing.T) {
+	c := newOpContext(20 * time.Millisecond)
+	if c.Err() != nil {
+		t.Fatal("fresh context already expired")
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(2 * time.Second):
+		t.Fatal("Done never closed")
+	}
+	if !errors.Is(c.Err(), context.DeadlineExceeded) {
+		t.Fatalf("Err = %v", c.Err())
+	}
+	// Without Done, Err still reports the deadline.
+	c2 := newOpContext(time.Millisecond)
+	time.Sleep(5 * time.Millisecond)
+	if !errors.Is(c2.Err(), context.DeadlineExceeded) {
+		t.Fatalf("Err = %v", c2.Err())
+	}
+	select {
+	case <-c2.Done():
+	default:
+		t.Fatal("Done open after the deadline")
+	}
+	c3 := newOpContext(time.Hour)
+	_ = c3.Done()
+	c3.release()
+	if c3.Err() != nil {
+		t.Fatal("released context expired")
+	}
+	// Derived contexts work.
+	d, cancel := context.WithTimeout(newOpContext(10*time.Millisecond), time.Hour)
+	defer cancel()
+	select {
+	case <-d.Done():
+	case <-time.After(2 * time.Second):
+		t.Fatal("derived context did not expire with its parent")
+	}
+}
