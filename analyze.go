@@ -109,7 +109,13 @@ func Analyze(ctx context.Context, path string, opts AnalyzeOptions) (*Result, er
 			}()
 		}
 	}
-	res, err := analyseHistory(ctx, h, opts.Checker, dir, log, rec.Concurrency, len(probs) > 0, notes)
+	runDir := dir
+	if src.Dir != "" {
+		runDir = src.Dir // node logs stay in the original run folder
+	}
+	res, err := analyseHistory(ctx, h, opts.Checker, dir, log, notes, checker.Options{
+		RunDir: runDir, Nodes: rec.Nodes, Concurrency: rec.Concurrency, Partial: len(probs) > 0,
+	})
 	if res != nil {
 		res.Name = name
 		res.Concurrency = rec.Concurrency
@@ -122,11 +128,13 @@ func Analyze(ctx context.Context, path string, opts AnalyzeOptions) (*Result, er
 
 // analyseHistory runs the checker and writes history.edn and results.json
 // into dir (when set).
+// The checker options' Dir and Log are set here.
 func analyseHistory(ctx context.Context, h *history.History, chk checker.Checker, dir string, log *slog.Logger,
-	concurrency int, partial bool, notes []string) (*Result, error) {
+	notes []string, copts checker.Options) (*Result, error) {
 	log.Info("analysing", "ops", h.Len(), "checker", chk.Name())
 	began := time.Now()
-	r := checker.Check(ctx, chk, h, checker.Options{Dir: dir, Log: log, Concurrency: concurrency, Partial: partial})
+	copts.Dir, copts.Log = dir, log
+	r := checker.Check(ctx, chk, h, copts)
 	results := settle(chk.Name(), r, notes)
 	took := time.Since(began)
 	log.Info("analysis done", "valid", results.Valid.String(), "seconds", took.Seconds())

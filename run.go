@@ -418,7 +418,9 @@ func (r *runner) analyse(ctx context.Context, ops []history.Op, notes []string) 
 	if len(probs) > 0 {
 		notes = append(notes, fmt.Sprintf("%d recorded op(s) broke the history rules and were left out", len(probs)))
 	}
-	res, err := analyseHistory(ctx, h, t.Checker, r.dir, r.log, t.Concurrency, len(probs) > 0, notes)
+	res, err := analyseHistory(ctx, h, t.Checker, r.dir, r.log, notes, checker.Options{
+		RunDir: r.dir, Nodes: t.Nodes, Concurrency: t.Concurrency, Partial: len(probs) > 0,
+	})
 	if res == nil {
 		return nil, err
 	}
