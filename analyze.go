@@ -14,6 +14,7 @@ import (
 
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/report"
 	"github.com/faultline/faultline/store"
 )
 
@@ -145,6 +146,13 @@ func analyseHistory(ctx context.Context, h *history.History, chk checker.Checker
 		}
 		if err := store.WriteJSON(filepath.Join(dir, store.ResultsFile), results); err != nil {
 			return res, fmt.Errorf("store: %w", err)
+		}
+		in, err := report.ReadRun(dir)
+		if err == nil {
+			err = report.Write(dir, h, in)
+		}
+		if err != nil {
+			log.Warn("writing the report", "err", err)
 		}
 	}
 	return res, nil

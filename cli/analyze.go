@@ -22,13 +22,16 @@ import (
 
 // AnalyzeFlags are the options of `analyze` that choose and tune a checker.
 type AnalyzeFlags struct {
-	Checker           string
-	Model             string
-	Initial           string
-	Independent       bool
-	ConsistencyModels string
-	TimeBudget        time.Duration
-	MemoryBudget      int64 // bytes
+	Checker                                   string
+	Model                                     string
+	Initial                                   string
+	Independent                               bool
+	ConsistencyModels                         string
+	Anomalies                                 string
+	CycleSearchTimeout                        time.Duration
+	LinearizableKeys, SequentialKeys, WFRKeys bool
+	TimeBudget                                time.Duration
+	MemoryBudget                              int64 // bytes
 }
 
 type analyzeOpts struct {
@@ -51,7 +54,12 @@ func runAnalyze(ctx context.Context, args []string, env *Env) int {
 	flags.StringVar(&a.Model, "model", "", "model for the linearizable checker: "+strings.Join(modelNames(), ", ")+" (implies --checker linear)")
 	flags.StringVar(&a.Initial, "initial", "", "initial model value, in EDN (e.g. 0, nil, {:x 0})")
 	flags.BoolVar(&a.Independent, "independent", false, "split Jepsen independent [key value] tuples into per-key histories")
-	flags.StringVar(&a.ConsistencyModels, "consistency-models", "", "transactional checker models, comma-separated")
+	flags.StringVar(&a.ConsistencyModels, "consistency-models", "", "models the transactional checkers check, comma-separated (default strict-serializable)")
+	flags.StringVar(&a.Anomalies, "anomalies", "", "anomalies the transactional checkers look for, comma-separated (besides those the models forbid)")
+	flags.Var(secondsValue{&a.CycleSearchTimeout}, "cycle-search-timeout", "seconds the transactional checkers search each strongly connected component for cycles")
+	flags.BoolVar(&a.LinearizableKeys, "linearizable-keys", false, "rw-register: assume each key is linearizable when inferring version orders")
+	flags.BoolVar(&a.SequentialKeys, "sequential-keys", false, "rw-register: assume each key is sequentially consistent")
+	flags.BoolVar(&a.WFRKeys, "wfr-keys", false, "rw-register: assume writes follow reads within a transaction")
 	a.TimeBudget = 5 * time.Minute
 	flags.Var(secondsValue{&a.TimeBudget}, "time-budget", "seconds a checker may search before answering unknown")
 	var mem string
@@ -203,7 +211,7 @@ func marshalOrdered(m map[string]any, first ...string) ([]byte, error) {
 			return nil
 		}
 		kb, _ := json.Marshal(k)
-		vb, err := json.Marshal(v)
+		vb, err := marshalPlain(v)
 		if err != nil {
 			return fmt.Errorf("%s: %w", k, err)
 		}
@@ -310,4 +318,16 @@ func pickChecker(a *AnalyzeFlags, rec faultline.TestRecord, cfg *Config) (checke
 		return nil, fmt.Errorf("the run was made by --db %s --workload %s, which this program cannot re-check; name a checker with --checker", dbName, wl)
 	}
 	return nil, fmt.Errorf("%w: name a checker with --checker NAME or --model MODEL (checkers: %s)", errUsage, strings.Join(checkerNames(), ", "))
+}
+
+// marshalPlain is json.Marshal without escaping <, > and &, which appear in
+// checkers' explanations.
+func marshalPlain(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }

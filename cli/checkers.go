@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/checker/elle"
 	"github.com/faultline/faultline/checker/linear"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/model"
@@ -30,7 +31,7 @@ var basicCheckers = map[string]func() checker.Checker{
 
 // checkerNames lists what --checker accepts.
 func checkerNames() []string {
-	names := []string{"linear"}
+	names := []string{"linear", "list-append", "rw-register"}
 	for n := range basicCheckers {
 		names = append(names, n)
 	}
@@ -50,6 +51,15 @@ func modelNames() []string { return model.Names() }
 // checker, or a built-in workload's checker.
 func CheckerByName(name string, a *AnalyzeFlags) (checker.Checker, error) {
 	switch name {
+	case "list-append", "rw-register":
+		eo, err := elleOptions(a)
+		if err != nil {
+			return nil, err
+		}
+		if name == "list-append" {
+			return elle.ListAppend(eo), nil
+		}
+		return elle.RWRegister(eo), nil
 	case "linear", "linearizable", "linearizability":
 		mname := a.Model
 		if mname == "" {
@@ -87,4 +97,23 @@ func CheckerByName(name string, a *AnalyzeFlags) (checker.Checker, error) {
 		return workload.Standard(c), nil
 	}
 	return nil, fmt.Errorf("%w: unknown checker %q; known: %s", errUsage, name, strings.Join(checkerNames(), ", "))
+}
+
+// elleOptions reads the transactional checker's flags.
+func elleOptions(a *AnalyzeFlags) (elle.Options, error) {
+	var o elle.Options
+	var err error
+	if a.ConsistencyModels != "" {
+		if o.ConsistencyModels, err = elle.ParseModels(a.ConsistencyModels); err != nil {
+			return o, fmt.Errorf("%w: --consistency-models: %v", errUsage, err)
+		}
+	}
+	if a.Anomalies != "" {
+		if o.Anomalies, err = elle.ParseAnomalies(a.Anomalies); err != nil {
+			return o, fmt.Errorf("%w: --anomalies: %v", errUsage, err)
+		}
+	}
+	o.CycleSearchTimeout = a.CycleSearchTimeout
+	o.LinearizableKeys, o.SequentialKeys, o.WFRKeys = a.LinearizableKeys, a.SequentialKeys, a.WFRKeys
+	return o, nil
 }

@@ -14,7 +14,8 @@ import (
 )
 
 // ClusterCommand is `cluster up|down|status|exec|shell|heal`: local test
-// clusters of network namespaces.
+// clusters of network namespaces (as root or rootless) or Docker
+// containers.
 func ClusterCommand() Command {
 	return Command{Name: "cluster", Help: "make, inspect, heal and remove a local cluster (up|down|status|exec|shell|heal)", Run: runCluster}
 }
@@ -22,13 +23,20 @@ func ClusterCommand() Command {
 const clusterUsage = `usage: %[1]s cluster <up|down|status|exec|shell|heal> [options]
 
   up      [--node-count N] [--name NAME] [--subnet CIDR]   make (or repair) a cluster
+          [--sshd] [--rootless] [--image IMAGE] [--mirror URL]
   down    [--name NAME]                                    remove it and everything it made
   status  [--name NAME]                                    list nodes, addresses and state
   exec    [--name NAME] NODE -- COMMAND [ARGS...]          run a command on a node
   shell   [--name NAME] NODE                               open a shell on a node
   heal    [--name NAME]                                    remove leftover faults of a killed run
 
-common options: --driver netns (the only driver so far), --state-dir DIR
+  --driver netns   one network namespace per node on this machine (default; needs root,
+                   or --rootless for an ordinary user: user+mount+network namespaces)
+  --driver docker  one container per node on a private docker network; the node image
+                   is built once with debootstrap (no registry), every node runs sshd
+  --sshd           run an OpenSSH server in every netns node (key in the state folder)
+  --state-dir DIR  where clusters' state lives (default /var/lib/faultline/clusters as
+                   root, else $XDG_STATE_HOME/faultline/clusters)
 `
 
 func runCluster(ctx context.Context, args []string, env *Env) int {
@@ -44,12 +52,16 @@ func runCluster(ctx context.Context, args []string, env *Env) int {
 	fs := newFlagSet(env, "cluster "+sub)
 	cfg := cluster.Config{}
 	fs.StringVar(&cfg.Name, "name", cluster.DefaultName, "cluster name")
-	fs.StringVar(&cfg.Driver, "driver", cluster.DriverNetns, "cluster driver: netns")
+	fs.StringVar(&cfg.Driver, "driver", "", "cluster driver: netns or docker (default: the cluster's, else netns)")
 	fs.StringVar(&cfg.StateRoot, "state-dir", "", "folder holding the clusters' state (default "+cluster.DefaultStateRoot()+")")
 	verbose := fs.Bool("verbose", false, "log progress")
 	if sub == "up" {
 		fs.IntVar(&cfg.NodeCount, "node-count", cluster.DefaultNodeCount, "number of nodes n1..nN")
 		fs.StringVar(&cfg.Subnet, "subnet", "", "IPv4 /24 subnet (default: the first free 10.213.K.0/24)")
+		fs.BoolVar(&cfg.SSHD, "sshd", false, "run an OpenSSH server in every node (netns; docker nodes always have one)")
+		fs.BoolVar(&cfg.Rootless, "rootless", false, "make a netns cluster without root (user, mount and network namespaces)")
+		fs.StringVar(&cfg.Image, "image", "", "docker node image (default: build faultline-node:<hash> once with debootstrap)")
+		fs.StringVar(&cfg.Mirror, "mirror", "", "Debian mirror for the image build (default: apt's)")
 	}
 	if err := fs.Parse(rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -57,21 +69,32 @@ func runCluster(ctx context.Context, args []string, env *Env) int {
 		}
 		return ExitUsage
 	}
-	if cfg.Driver != cluster.DriverNetns {
-		fmt.Fprintf(env.Stderr, "%s cluster: driver %q is not available; use --driver netns\n", prog, cfg.Driver)
+	switch cfg.Driver {
+	case "", cluster.DriverNetns, cluster.DriverDocker:
+	default:
+		fmt.Fprintf(env.Stderr, "%s cluster: unknown driver %q; use --driver netns or --driver docker\n", prog, cfg.Driver)
 		return ExitUsage
+	}
+	if sub == "up" && cfg.Driver == "" {
+		cfg.Driver = cluster.DriverNetns
 	}
 	if *verbose {
 		cfg.Log = logger(env.Stderr, false, true)
 	}
 	fail := func(err error) int {
 		fmt.Fprintf(env.Stderr, "%s cluster %s: %v\n", prog, sub, err)
-		if errors.Is(err, cluster.ErrNoCluster) || errors.Is(err, cluster.ErrNotRoot) || errors.Is(err, control.ErrUnknownNode) {
+		if errors.Is(err, cluster.ErrNoCluster) || errors.Is(err, cluster.ErrNotRoot) || errors.Is(err, control.ErrUnknownNode) || errors.Is(err, cluster.ErrBadConfig) {
 			return ExitUsage
 		}
 		return 1
 	}
-	open := func() (*cluster.Cluster, error) { return cluster.Open(cfg.StateRoot, cfg.Name) }
+	open := func() (*cluster.Cluster, error) {
+		c, err := cluster.Open(cfg.StateRoot, cfg.Name)
+		if err == nil && cfg.Driver != "" && c.Driver() != cfg.Driver {
+			return nil, fmt.Errorf("%w: cluster %s has driver %s, not %s", cluster.ErrBadConfig, cfg.Name, c.Driver(), cfg.Driver)
+		}
+		return c, err
+	}
 	switch sub {
 	case "up":
 		began := time.Now()

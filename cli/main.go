@@ -17,6 +17,7 @@ import (
 
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/report/web"
 )
 
 // Exit codes, as Jepsen's.
@@ -69,6 +70,8 @@ type Config struct {
 type Command struct {
 	Name string
 	Help string
+	// Hidden leaves the command out of the usage text (internal helpers).
+	Hidden bool
 	// Run executes the command with the arguments after its name and returns
 	// the exit code.
 	Run func(ctx context.Context, args []string, env *Env) int
@@ -139,7 +142,7 @@ func Main(args []string, cfg Config) (code int) {
 // (cluster) unless the program defines its own of the same name.
 func withStandardCommands(cmds []Command) []Command {
 	out := append([]Command(nil), cmds...)
-	for _, std := range []Command{ClusterCommand()} {
+	for _, std := range []Command{ClusterCommand(), ServeCommand()} {
 		if !slices.ContainsFunc(out, func(c Command) bool { return c.Name == std.Name }) {
 			out = append(out, std)
 		}
@@ -155,7 +158,9 @@ func usage(env *Env) {
 	fmt.Fprintln(w, "  test-all   run every workload of a suite (or the --workload list)")
 	fmt.Fprintln(w, "  analyze    check a stored run or history file again")
 	for _, cm := range c.Commands {
-		fmt.Fprintf(w, "  %-10s %s\n", cm.Name, cm.Help)
+		if !cm.Hidden {
+			fmt.Fprintf(w, "  %-10s %s\n", cm.Name, cm.Help)
+		}
 	}
 	fmt.Fprintln(w, "  version    print the version")
 	if len(c.Suites) > 0 {
@@ -273,3 +278,11 @@ func (c *Config) suite(name string) (*Suite, error) {
 
 // errUsage marks errors that are the caller's (exit 254).
 var errUsage = errors.New("usage")
+
+// ServeCommand is `serve`: the store in a browser.
+func ServeCommand() Command {
+	return Command{Name: "serve", Help: "serve the store in a browser: run list, reports, files",
+		Run: func(ctx context.Context, args []string, env *Env) int {
+			return web.Command(ctx, args, env.Stdout, env.Stderr)
+		}}
+}

@@ -44,6 +44,8 @@ type Options struct {
 	LoggingJSON bool
 	// Verbose logs at debug level (--verbose).
 	Verbose bool
+	// JUnit is a file to write JUnit XML to (--junit).
+	JUnit string
 	// SSH options (Jepsen's): used by the ssh remote.
 	SSH SSHOptions
 	// Set holds suite options given with --option key=value and suite
@@ -136,6 +138,7 @@ func addTestFlags(fs *flag.FlagSet, o *Options, defaultDB string) {
 	fs.BoolVar(&o.LeaveDBRunning, "leave-db-running", false, "do not tear the DB down at the end")
 	fs.BoolVar(&o.LoggingJSON, "logging-json", false, "write logs as JSON")
 	fs.BoolVar(&o.Verbose, "verbose", false, "log at debug level")
+	fs.StringVar(&o.JUnit, "junit", "", "write JUnit XML (one test case per run and checker) to this file")
 	fs.StringVar(&o.SSH.Username, "username", "root", "SSH user")
 	fs.StringVar(&o.SSH.Password, "password", "", "SSH and sudo password")
 	fs.StringVar(&o.SSH.PrivateKey, "ssh-private-key", "", "SSH private key file")

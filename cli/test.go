@@ -5,10 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
 	"github.com/faultline/faultline"
+	"github.com/faultline/faultline/netfault"
+	"github.com/faultline/faultline/report"
 )
 
 // runTests implements `test` and `test-all`.
@@ -73,6 +76,7 @@ func runTests(ctx context.Context, args []string, env *Env, all bool) int {
 		return ExitUsage
 	}
 	var codes []int
+	var runs []report.JUnitRun
 	for _, w := range workloads {
 		for i := 0; i < o.TestCount; i++ {
 			if ctx.Err() != nil {
@@ -80,7 +84,15 @@ func runTests(ctx context.Context, args []string, env *Env, all bool) int {
 			}
 			oo := *o
 			oo.Workload = w
-			codes = append(codes, runOne(ctx, suite, &oo, env, args))
+			code, jr := runOne(ctx, suite, &oo, env, args)
+			codes = append(codes, code)
+			runs = append(runs, jr)
+		}
+	}
+	if o.JUnit != "" {
+		if err := writeJUnit(o.JUnit, runs); err != nil {
+			fmt.Fprintf(env.Stderr, "%s %s: --junit: %v\n", cfg.Program, name, err)
+			codes = append(codes, ExitCrash)
 		}
 	}
 	return worstCode(codes...)
@@ -109,7 +121,7 @@ func pickWorkloads(s *Suite, given string, all bool) ([]string, error) {
 
 // runOne builds and runs one test, prints its summary and status line, and
 // returns its exit code.
-func runOne(ctx context.Context, s *Suite, o *Options, env *Env, args []string) int {
+func runOne(ctx context.Context, s *Suite, o *Options, env *Env, args []string) (int, report.JUnitRun) {
 	prog := env.Config.Program
 	t, cleanup, err := s.Test(ctx, o)
 	if cleanup != nil {
@@ -117,10 +129,11 @@ func runOne(ctx context.Context, s *Suite, o *Options, env *Env, args []string) 
 	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "%s test: %v\n", prog, err)
-		if errors.Is(err, faultline.ErrConfig) || errors.Is(err, errUsage) {
-			return ExitUsage
+		jr := report.JUnitRun{Name: s.Name + "-" + o.Workload, Error: err.Error()}
+		if isUsageError(err) {
+			return ExitUsage, jr
 		}
-		return ExitCrash
+		return ExitCrash, jr
 	}
 	if t.Name == "" {
 		t.Name = s.Name + "-" + o.Workload
@@ -150,9 +163,11 @@ func runOne(ctx context.Context, s *Suite, o *Options, env *Env, args []string) 
 		fmt.Fprintln(env.Stdout, res.Summary())
 		code = verdictCode(res.Valid)
 	}
+	jr := report.JUnitRun{Name: t.Name}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "%s test: %v\n", prog, err)
-		if errors.Is(err, faultline.ErrConfig) {
+		jr.Error = err.Error()
+		if isUsageError(err) {
 			code = ExitUsage
 		} else {
 			code = ExitCrash
@@ -160,8 +175,34 @@ func runOne(ctx context.Context, s *Suite, o *Options, env *Env, args []string) 
 	}
 	if res != nil {
 		fmt.Fprintln(env.Stdout, res.StatusLine())
+		if res.Dir != "" {
+			if r, rerr := report.JUnitRunFromDir(res.Dir); rerr == nil {
+				r.Error = jr.Error
+				jr = r
+			}
+		}
+		jr.Name, jr.Valid, jr.Duration = res.Name, res.Valid, res.Duration
 	} else {
 		fmt.Fprintf(env.Stdout, "faultline: %s unknown -\n", t.Name)
 	}
-	return code
+	return code, jr
+}
+
+// isUsageError reports errors that are the user's or the cluster's: bad
+// options, or a fault this cluster cannot inject (exit 254).
+func isUsageError(err error) bool {
+	return errors.Is(err, faultline.ErrConfig) || errors.Is(err, errUsage) || errors.Is(err, netfault.ErrUnsupported)
+}
+
+// writeJUnit writes the runs as JUnit XML to path.
+func writeJUnit(path string, runs []report.JUnitRun) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := report.WriteJUnit(f, runs); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

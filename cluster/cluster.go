@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/faultline/faultline/control"
+	"github.com/faultline/faultline/control/docker"
 	"github.com/faultline/faultline/control/netns"
 )
 
@@ -15,9 +16,17 @@ import (
 type Cluster struct {
 	st     State
 	root   string
-	remote *netns.Remote
-	log    *slog.Logger
-	look   func(string) (string, error)
+	remote control.Remote
+	// procs builds the local process that runs a command on a node, for
+	// Exec and Shell.
+	procs processer
+	log   *slog.Logger
+	look  func(string) (string, error)
+}
+
+// processer builds the local process that runs a command on a node.
+type processer interface {
+	Process(node string, cmd control.Cmd) (control.LocalProcess, error)
 }
 
 // Load opens the cluster whose state folder is dir.
@@ -81,6 +90,19 @@ func newCluster(st *State, root string, log *slog.Logger, look func(string) (str
 	if look == nil {
 		look = lookPath
 	}
+	c := &Cluster{st: *st, root: root, log: log, look: look}
+	if st.Driver == DriverDocker {
+		nodes := make([]docker.Node, len(st.Nodes))
+		for i, n := range st.Nodes {
+			nodes[i] = docker.Node{Name: n.Name, Container: n.Container, Dir: n.Dir}
+		}
+		r, err := docker.New(st.Name, nodes)
+		if err != nil {
+			return nil, err
+		}
+		c.remote, c.procs = r, r
+		return c, nil
+	}
 	nodes := make([]netns.Node, len(st.Nodes))
 	for i, n := range st.Nodes {
 		nodes[i] = netns.Node{Name: n.Name, Namespace: n.Namespace, Dir: n.Dir, Addr: n.Addr}
@@ -89,7 +111,15 @@ func newCluster(st *State, root string, log *slog.Logger, look func(string) (str
 	if err != nil {
 		return nil, err
 	}
-	return &Cluster{st: *st, root: root, remote: r, log: log, look: look}, nil
+	c.remote, c.procs = r, r
+	if st.Rootless != nil {
+		rr, err := newRootlessRemote(r, st, look)
+		if err != nil {
+			return nil, err
+		}
+		c.remote, c.procs = rr, rr
+	}
+	return c, nil
 }
 
 // Name is the cluster's name.
@@ -98,8 +128,23 @@ func (c *Cluster) Name() string { return c.st.Name }
 // Nodes are the node names, n1..nN.
 func (c *Cluster) Nodes() []string { return c.st.nodeNames() }
 
-// Remote reaches the nodes (inside their network namespaces).
+// Driver is the cluster's driver: netns or docker.
+func (c *Cluster) Driver() string { return c.st.Driver }
+
+// Rootless reports whether the cluster is a rootless netns cluster.
+func (c *Cluster) Rootless() bool { return c.st.Rootless != nil }
+
+// Remote reaches the nodes: inside their network namespaces (netns, with
+// ip netns exec as root, with nsenter when rootless) or containers
+// (docker exec).
 func (c *Cluster) Remote() control.Remote { return c.remote }
+
+// Container is node's docker container, "" for an unknown node or another
+// driver.
+func (c *Cluster) Container(node string) string {
+	n, _ := c.st.node(node)
+	return n.Container
+}
 
 // Addr is node's IPv4 address, "" for an unknown node.
 func (c *Cluster) Addr(node string) string {
@@ -147,6 +192,18 @@ func (c *Cluster) State() State {
 	st := c.st
 	st.Nodes = append([]NodeState(nil), c.st.Nodes...)
 	st.ForwardRule = append([]string(nil), c.st.ForwardRule...)
+	if c.st.SSHD != nil {
+		s := *c.st.SSHD
+		st.SSHD = &s
+	}
+	if c.st.Rootless != nil {
+		r := *c.st.Rootless
+		st.Rootless = &r
+	}
+	if c.st.Docker != nil {
+		d := *c.st.Docker
+		st.Docker = &d
+	}
 	return st
 }
 

@@ -12,7 +12,8 @@ import (
 
 // Drivers.
 const (
-	DriverNetns = "netns"
+	DriverNetns  = "netns"
+	DriverDocker = "docker"
 )
 
 // Defaults.
@@ -41,15 +42,18 @@ const firstNodeHost = 10
 var (
 	// ErrNoCluster is wrapped when no cluster of that name exists.
 	ErrNoCluster = errors.New("no such cluster")
+	// ErrBadConfig is wrapped by errors in what the caller asked for (a bad
+	// name, driver, node count or combination of options).
+	ErrBadConfig = errors.New("bad cluster configuration")
 	// ErrNotRoot is wrapped when the netns driver runs without root.
-	ErrNotRoot = errors.New("the netns driver needs root (rootless clusters are not implemented yet)")
+	ErrNotRoot = errors.New("the netns driver needs root (or --rootless)")
 )
 
 // Config says what cluster Up makes.
 type Config struct {
 	// Name is the cluster's name ([a-z][a-z0-9-]{0,31}); "" is "default".
 	Name string
-	// Driver is "netns" ("" is netns).
+	// Driver is "netns" or "docker" ("" is netns).
 	Driver string
 	// NodeCount is the number of nodes, named n1..nN; 0 is 5 for a new
 	// cluster and whatever the cluster has for an existing one.
@@ -64,6 +68,18 @@ type Config struct {
 	HostsFile string
 	// Log receives progress; nil discards it.
 	Log *slog.Logger
+	// SSHD runs an OpenSSH server in every node of a netns cluster (docker
+	// nodes always have one), reachable with SSHRemote.
+	SSHD bool
+	// Rootless makes a netns cluster without root privileges, inside user,
+	// mount and network namespaces kept alive by a holder process.
+	Rootless bool
+	// Image is the docker nodes' image; "" builds faultline-node:<hash>
+	// with debootstrap once and reuses it.
+	Image string
+	// Mirror is the Debian mirror for the image build; "" takes it from
+	// apt's sources.
+	Mirror string
 
 	// lookPath finds tools; tests replace it.
 	lookPath func(string) (string, error)
@@ -119,12 +135,32 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// configError is an ErrBadConfig that reads as its own message.
+type configError struct{ msg string }
+
+func (e *configError) Error() string        { return e.msg }
+func (e *configError) Is(target error) bool { return target == ErrBadConfig }
+
 func (c Config) validate() error {
+	if err := c.check(); err != nil {
+		return &configError{err.Error()}
+	}
+	return nil
+}
+
+func (c Config) check() error {
 	if err := ValidName(c.Name); err != nil {
 		return err
 	}
-	if c.Driver != DriverNetns {
-		return fmt.Errorf("unknown cluster driver %q (have: netns)", c.Driver)
+	switch {
+	case c.Driver != DriverNetns && c.Driver != DriverDocker:
+		return fmt.Errorf("unknown cluster driver %q (have: netns, docker)", c.Driver)
+	case c.Rootless && c.Driver != DriverNetns:
+		return fmt.Errorf("--rootless works with the netns driver only")
+	case c.Rootless && c.SSHD:
+		return fmt.Errorf("--sshd needs root: sshd cannot run in a rootless cluster")
+	case c.Image != "" && c.Driver != DriverDocker:
+		return fmt.Errorf("an image is for the docker driver only")
 	}
 	if c.NodeCount < 0 || c.NodeCount > MaxNodes {
 		return fmt.Errorf("node count %d: want 1 to %d", c.NodeCount, MaxNodes)

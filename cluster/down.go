@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -32,7 +33,42 @@ func Down(ctx context.Context, cfg Config) error {
 	if err := ValidName(cfg.Name); err != nil {
 		return err
 	}
+	unlock, err := lock(ctx, cfg.StateRoot)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	dir := clusterDir(cfg.StateRoot, cfg.Name)
+	st, stErr := readState(dir)
+	done := func(err error) error {
+		if err != nil {
+			return fmt.Errorf("cluster %s: down: %w", cfg.Name, err)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("cluster %s: removing %s: %w", cfg.Name, dir, err)
+		}
+		cfg.Log.Info("cluster down", "cluster", cfg.Name, "elapsed", time.Since(start))
+		return nil
+	}
+	switch {
+	case stErr == nil && st.Driver == DriverDocker:
+		return done(teardownDocker(ctx, st))
+	case stErr == nil && st.Rootless != nil:
+		return done(teardownRootless(st))
+	case stErr != nil && !errors.Is(stErr, fs.ErrNotExist):
+		cfg.Log.Warn("unreadable cluster state", "err", stErr)
+	}
+	if stErr != nil {
+		// A docker cluster whose state is gone is found by its labels.
+		if dst, found := guessDocker(ctx, cfg); found {
+			cfg.Log.Warn("docker cluster has no state file: removing its containers and network", "cluster", cfg.Name)
+			return done(teardownDocker(ctx, dst))
+		}
+	}
 	if !isRoot() {
+		if stErr != nil {
+			return fmt.Errorf("%w %q (no state under %s)", ErrNoCluster, cfg.Name, cfg.StateRoot)
+		}
 		return fmt.Errorf("cluster %s: %w", cfg.Name, ErrNotRoot)
 	}
 	t, err := findTools(cfg.lookPath, "ip")
@@ -42,34 +78,24 @@ func Down(ctx context.Context, cfg Config) error {
 	if p, err := cfg.lookPath("nft"); err == nil {
 		t.nft = p
 	}
-	unlock, err := lock(ctx, cfg.StateRoot)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	dir := clusterDir(cfg.StateRoot, cfg.Name)
-	st, err := readState(dir)
-	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			cfg.Log.Warn("unreadable cluster state", "err", err)
-		}
+	if stErr != nil {
 		var found bool
 		if st, found, err = guessState(ctx, t, cfg); err != nil {
 			return err
 		}
 		if !found {
-			return fmt.Errorf("%w %q (no state under %s and no namespace, link or hosts entry of that name)", ErrNoCluster, cfg.Name, cfg.StateRoot)
+			return fmt.Errorf("%w %q (no state under %s and no namespace, link, container or hosts entry of that name)", ErrNoCluster, cfg.Name, cfg.StateRoot)
 		}
 		cfg.Log.Warn("cluster has no state file: removing what its names find", "cluster", cfg.Name, "nodes", len(st.Nodes))
 	}
-	if err := teardown(ctx, t, st); err != nil {
-		return fmt.Errorf("cluster %s: down: %w", st.Name, err)
-	}
-	if err := os.RemoveAll(st.Dir); err != nil {
-		return fmt.Errorf("cluster %s: removing %s: %w", st.Name, st.Dir, err)
-	}
-	cfg.Log.Info("cluster down", "cluster", st.Name, "elapsed", time.Since(start))
-	return nil
+	return done(teardown(ctx, t, st))
+}
+
+// teardownRootless kills every process of a rootless cluster (the holder
+// and all that joined its user namespace): its namespaces, links and
+// mounts go with them. Nothing of it lives outside.
+func teardownRootless(st *State) error {
+	return killUserNS(st.Rootless.UserNS, killWait)
 }
 
 // Down removes the cluster (see the function Down).
@@ -79,12 +105,15 @@ func (c *Cluster) Down(ctx context.Context) error {
 
 // teardown removes every piece of st that exists; it does not touch st.Dir.
 func teardown(ctx context.Context, t *tools, st *State) error {
+	if st.Rootless != nil {
+		return teardownRootless(st)
+	}
 	var errs []error
 	nodes := map[string]string{}
 	for _, n := range st.Nodes {
 		nodes[n.Name] = n.Namespace
 	}
-	if err := killNodeProcs(nodes, killWait); err != nil {
+	if err := killNodeProcs(t.netnsDir, nodes, killWait); err != nil {
 		errs = append(errs, err)
 	}
 
@@ -99,7 +128,7 @@ func teardown(ctx context.Context, t *tools, st *State) error {
 	// deleted one by one.
 	var lines []string
 	for _, n := range st.Nodes {
-		if nsExists(n.Namespace) {
+		if t.nsExists(n.Namespace) {
 			lines = append(lines, "netns del "+n.Namespace)
 		}
 	}
@@ -127,7 +156,7 @@ func teardown(ctx context.Context, t *tools, st *State) error {
 		}
 	}
 	for _, n := range st.Nodes {
-		if nsExists(n.Namespace) {
+		if t.nsExists(n.Namespace) {
 			errs = append(errs, fmt.Errorf("network namespace %s is still there", n.Namespace))
 		}
 	}
@@ -156,6 +185,7 @@ func teardown(ctx context.Context, t *tools, st *State) error {
 	if _, err := healHostTables(ctx, t, st); err != nil {
 		errs = append(errs, err)
 	}
+	removeSSHDRunDir(st, filepath.Dir(st.Dir))
 	return errors.Join(errs...)
 }
 
@@ -204,10 +234,10 @@ func removeForward(ctx context.Context, t *tools, st *State) error {
 	}
 	for _, spec := range specs {
 		for range 10 {
-			if _, err := run(ctx, nil, append([]string{t.iptables, "-w", "-C", "FORWARD"}, spec...)...); err != nil {
+			if _, err := t.run(ctx, nil, append([]string{t.iptables, "-w", "-C", "FORWARD"}, spec...)...); err != nil {
 				break // not (or no longer) there
 			}
-			if _, err := run(ctx, nil, append([]string{t.iptables, "-w", "-D", "FORWARD"}, spec...)...); err != nil {
+			if _, err := t.run(ctx, nil, append([]string{t.iptables, "-w", "-D", "FORWARD"}, spec...)...); err != nil {
 				return fmt.Errorf("removing the iptables FORWARD rule for %s: %s", st.Bridge, exitErr(err))
 			}
 		}
@@ -245,7 +275,7 @@ func guessState(ctx context.Context, t *tools, cfg Config) (*State, bool, error)
 		})
 	}
 	nsPrefix := "fl-" + cfg.Name + "-"
-	nss, err := listNetns()
+	nss, err := t.listNetns()
 	if err != nil {
 		return nil, false, err
 	}

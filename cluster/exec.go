@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
 
 	"github.com/faultline/faultline/control"
+	"github.com/faultline/faultline/control/docker"
 )
 
 // Stdio connects a command run by Exec or Shell to the caller's streams.
@@ -20,7 +22,14 @@ type Stdio struct {
 // is non-nil only when the command could not run at all (unknown node, no
 // such program) or ctx ended.
 func (c *Cluster) Exec(ctx context.Context, node string, cmd control.Cmd, stdio Stdio) (int, error) {
-	p, err := c.remote.Process(node, cmd)
+	return c.exec(ctx, node, cmd, stdio, false)
+}
+
+func (c *Cluster) exec(ctx context.Context, node string, cmd control.Cmd, stdio Stdio, tty bool) (int, error) {
+	p, err := c.procs.Process(node, cmd)
+	if d, ok := c.procs.(*docker.Remote); ok && tty {
+		p, err = d.Interactive(node, cmd)
+	}
 	if err != nil {
 		return -1, err
 	}
@@ -50,8 +59,17 @@ func (c *Cluster) Shell(ctx context.Context, node string, stdio Stdio) (int, err
 	if _, err := exec.LookPath("bash"); err == nil {
 		argv = []string{"bash", "--norc", "-i"}
 	}
-	return c.Exec(ctx, node, control.Cmd{
+	if c.st.Driver == DriverDocker {
+		argv = []string{"bash", "--norc", "-i"}
+	}
+	tty := false
+	if f, ok := stdio.Stdin.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	return c.exec(ctx, node, control.Cmd{
 		Args: argv,
 		Env:  map[string]string{"PS1": "[" + c.st.Name + " " + node + "] \\w# "},
-	}, stdio)
+	}, stdio, tty)
 }

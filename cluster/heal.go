@@ -48,12 +48,20 @@ func (r *HealReport) WriteText(w io.Writer) error {
 // extra qdiscs on the nodes' interfaces, the host veths and the bridge, fl-*
 // links inside nodes, and it resumes every stopped process in the nodes.
 func (c *Cluster) Heal(ctx context.Context) (*HealReport, error) {
-	if !isRoot() {
+	if c.st.Driver == DriverDocker {
+		return c.healDocker(ctx)
+	}
+	if c.st.Rootless == nil && !isRoot() {
 		return nil, fmt.Errorf("cluster %s: %w", c.st.Name, ErrNotRoot)
 	}
 	t, err := findTools(c.look, "ip", "tc", "nft")
 	if err != nil {
 		return nil, err
+	}
+	if c.st.Rootless != nil {
+		if err := t.useHolder(c.st.Rootless); err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", c.st.Name, err)
+		}
 	}
 	rep := &HealReport{}
 	var mu sync.Mutex
@@ -64,7 +72,7 @@ func (c *Cluster) Heal(ctx context.Context) (*HealReport, error) {
 	}
 	nodeErr := control.OnNodes(ctx, c.Nodes(), func(ctx context.Context, node string) error {
 		n, _ := c.st.node(node)
-		if !nsExists(n.Namespace) {
+		if !t.nsExists(n.Namespace) {
 			return fmt.Errorf("namespace %s is missing: run `faultline cluster up` to repair", n.Namespace)
 		}
 		out, err := t.nodeExec(ctx, node, n.Namespace, inspectScript(t))
@@ -89,7 +97,7 @@ func (c *Cluster) Heal(ctx context.Context) (*HealReport, error) {
 	note(hostWhat...)
 	qdWhat, qdErr := healHostQdiscs(ctx, t, &c.st)
 	note(qdWhat...)
-	procs, perr := nodeProcs(c.nsByNode())
+	procs, perr := nodeProcs(t.netnsDir, c.nsByNode())
 	if perr == nil {
 		for _, node := range c.Nodes() {
 			for _, p := range procs[node] {
@@ -295,7 +303,7 @@ func healHostTables(ctx context.Context, t *tools, st *State) ([]string, error) 
 	if t.nft == "" {
 		return nil, nil
 	}
-	out, err := run(ctx, nil, t.nft, "list", "tables")
+	out, err := t.run(ctx, nil, t.nft, "list", "tables")
 	if err != nil {
 		return nil, fmt.Errorf("nft list tables: %s", exitErr(err))
 	}
@@ -307,7 +315,7 @@ func healHostTables(ctx context.Context, t *tools, st *State) ([]string, error) 
 		if len(f) != 3 || f[0] != "table" || (f[2] != want && !strings.HasPrefix(f[2], want+"_")) {
 			continue
 		}
-		if _, err := run(ctx, nil, t.nft, "delete", "table", f[1], f[2]); err != nil {
+		if _, err := t.run(ctx, nil, t.nft, "delete", "table", f[1], f[2]); err != nil {
 			errs = append(errs, fmt.Errorf("nft delete table %s %s: %s", f[1], f[2], exitErr(err)))
 			continue
 		}
@@ -318,7 +326,7 @@ func healHostTables(ctx context.Context, t *tools, st *State) ([]string, error) 
 
 // healHostQdiscs removes extra qdiscs on the bridge and the host veths.
 func healHostQdiscs(ctx context.Context, t *tools, st *State) ([]string, error) {
-	out, err := run(ctx, nil, t.tc, "qdisc", "show")
+	out, err := t.run(ctx, nil, t.tc, "qdisc", "show")
 	if err != nil {
 		return nil, fmt.Errorf("tc qdisc show: %s", exitErr(err))
 	}
@@ -331,7 +339,7 @@ func healHostQdiscs(ctx context.Context, t *tools, st *State) ([]string, error) 
 	if script == "" {
 		return nil, nil
 	}
-	if _, err := run(ctx, nil, "sh", "-c", script); err != nil {
+	if _, err := t.run(ctx, nil, "sh", "-c", script); err != nil {
 		return nil, fmt.Errorf("removing qdiscs on the host: %s", exitErr(err))
 	}
 	for i := range what {

@@ -137,19 +137,60 @@ func snapshot(tb testing.TB) machine {
 		etc = []string{"(none)"}
 	}
 	return machine{
-		netns:    out("ip", "netns", "list"),
+		netns:    othersOut(out("ip", "netns", "list"), "\n"),
 		links:    linkNames(out("ip", "-o", "link", "show")),
-		hosts:    string(hosts),
-		forward:  out("iptables", "-w", "-S", "FORWARD"),
-		tables:   out("nft", "list", "tables"),
-		etcNetns: strings.Join(etc, " "),
+		hosts:    othersOutHosts(string(hosts)),
+		forward:  othersOut(out("iptables", "-w", "-S", "FORWARD"), "\n"),
+		tables:   othersOut(out("nft", "list", "tables"), "\n"),
+		etcNetns: othersOut(strings.Join(etc, " "), " "),
 	}
+}
+
+// isOther reports whether s names a piece of a faultline cluster that is
+// not one of these tests' (whose names start with "flt"): clusters that
+// others (a developer, other packages' tests) run meanwhile may come and
+// go, and a snapshot ignores them.
+func isOther(s string) bool {
+	return (strings.Contains(s, "fl-") || strings.Contains(s, "faultline")) && !strings.Contains(s, "flt")
+}
+
+// othersOut drops the parts (separated by sep) of s that isOther.
+func othersOut(s, sep string) string {
+	var keep []string
+	for _, p := range strings.Split(s, sep) {
+		if !isOther(p) {
+			keep = append(keep, p)
+		}
+	}
+	return strings.Join(keep, sep)
+}
+
+// othersOutHosts drops the blocks of other faultline clusters from a
+// hosts file.
+func othersOutHosts(s string) string {
+	var keep []string
+	skip := false
+	for _, l := range strings.Split(s, "\n") {
+		t := strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(t, "# BEGIN faultline cluster ") && !strings.HasPrefix(t, "# BEGIN faultline cluster flt"):
+			skip = true
+			continue
+		case skip && strings.HasPrefix(t, "# END faultline cluster "):
+			skip = false
+			continue
+		case skip:
+			continue
+		}
+		keep = append(keep, l)
+	}
+	return strings.Join(keep, "\n")
 }
 
 func linkNames(s string) string {
 	var names []string
 	for _, l := range strings.Split(s, "\n") {
-		if f := strings.Fields(l); len(f) > 1 {
+		if f := strings.Fields(l); len(f) > 1 && !isOther(f[1]) {
 			names = append(names, strings.TrimSuffix(f[1], ":"))
 		}
 	}

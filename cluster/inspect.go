@@ -50,7 +50,7 @@ func (l link) hasIPv6() bool {
 
 // hostLinks lists the host's interfaces with their addresses.
 func (t *tools) hostLinks(ctx context.Context) (map[string]link, error) {
-	out, err := run(ctx, nil, t.ip, "-j", "addr", "show")
+	out, err := t.run(ctx, nil, t.ip, "-j", "addr", "show")
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func (t *tools) hostLinks(ctx context.Context) (map[string]link, error) {
 
 // nsLinks lists the interfaces inside namespace ns.
 func (t *tools) nsLinks(ctx context.Context, ns string) (map[string]link, error) {
-	out, err := run(ctx, nil, t.ip, "-n", ns, "-j", "addr", "show")
+	out, err := t.run(ctx, nil, t.ip, "-n", ns, "-j", "addr", "show")
 	if err != nil {
 		return nil, err
 	}
@@ -79,14 +79,14 @@ func parseLinks(out string) (map[string]link, error) {
 }
 
 // nsExists reports whether the named network namespace exists.
-func nsExists(ns string) bool {
-	_, err := os.Stat(filepath.Join(runNetns, ns))
+func (t *tools) nsExists(ns string) bool {
+	_, err := os.Stat(filepath.Join(t.netnsDir, ns))
 	return err == nil
 }
 
 // listNetns lists the names of the namespaces ip netns knows.
-func listNetns() ([]string, error) {
-	ents, err := os.ReadDir(runNetns)
+func (t *tools) listNetns() ([]string, error) {
+	ents, err := os.ReadDir(t.netnsDir)
 	if os.IsNotExist(err) {
 		return nil, nil
 	}
@@ -103,7 +103,7 @@ func listNetns() ([]string, error) {
 // hostPrefixes lists the IPv4 prefixes the host routes or owns, with the
 // device they are on.
 func (t *tools) hostPrefixes(ctx context.Context) (map[netip.Prefix]string, error) {
-	out, err := run(ctx, nil, t.ip, "-j", "-4", "route", "show", "table", "all")
+	out, err := t.run(ctx, nil, t.ip, "-j", "-4", "route", "show", "table", "all")
 	if err != nil {
 		return nil, err
 	}

@@ -19,9 +19,9 @@ type proc struct {
 }
 
 // nsInode is the inode that identifies namespace ns.
-func nsInode(ns string) (uint64, error) {
+func nsInode(dir, ns string) (uint64, error) {
 	var st syscall.Stat_t
-	if err := syscall.Stat(filepath.Join(runNetns, ns), &st); err != nil {
+	if err := syscall.Stat(filepath.Join(dir, ns), &st); err != nil {
 		return 0, err
 	}
 	return st.Ino, nil
@@ -30,10 +30,10 @@ func nsInode(ns string) (uint64, error) {
 // nodeProcs finds the processes living in each namespace of nodes (node
 // name -> namespace), by comparing /proc/PID/ns/net with the namespaces'
 // inodes: the same scan `ip netns pids` does, once for all nodes.
-func nodeProcs(nodes map[string]string) (map[string][]proc, error) {
+func nodeProcs(dir string, nodes map[string]string) (map[string][]proc, error) {
 	byInode := map[uint64]string{}
 	for node, ns := range nodes {
-		ino, err := nsInode(ns)
+		ino, err := nsInode(dir, ns)
 		if err != nil {
 			continue // no namespace, no processes
 		}
@@ -99,10 +99,10 @@ func parseStat(s string) (comm string, state byte) {
 
 // killNodeProcs SIGKILLs every process in the nodes' namespaces and waits up
 // to wait for them to be gone.
-func killNodeProcs(nodes map[string]string, wait time.Duration) error {
+func killNodeProcs(dir string, nodes map[string]string, wait time.Duration) error {
 	deadline := time.Now().Add(wait)
 	for {
-		procs, err := nodeProcs(nodes)
+		procs, err := nodeProcs(dir, nodes)
 		if err != nil {
 			return err
 		}

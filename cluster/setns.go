@@ -63,7 +63,9 @@ func setns(fd int) error {
 // and future). Files under /proc/sys/net belong to the network namespace of
 // the thread that opens them.
 func disableIPv6(ctx context.Context, t *tools, ns string) error {
-	err := inNetns(ns, func() error {
+	err := errNoSetns
+	if t.nodePrefix == nil {
+		err = inNetns(ns, func() error {
 		for _, p := range []string{
 			"/proc/sys/net/ipv6/conf/all/disable_ipv6",
 			"/proc/sys/net/ipv6/conf/default/disable_ipv6",
@@ -77,10 +79,11 @@ func disableIPv6(ctx context.Context, t *tools, ns string) error {
 			}
 		}
 		return nil
-	})
+		})
+	}
 	if errors.Is(err, errNoSetns) {
-		_, err = run(ctx, nil, t.ip, "netns", "exec", ns, "sh", "-c",
-			"[ ! -d /proc/sys/net/ipv6 ] || { echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; }")
+		_, err = run(ctx, nil, t.nodeArgv(ns, "sh", "-c",
+			"[ ! -d /proc/sys/net/ipv6 ] || { echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; }")...)
 	}
 	return err
 }

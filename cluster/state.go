@@ -46,6 +46,12 @@ type State struct {
 	// EtcNetnsCreated says whether Up created /etc/netns itself.
 	EtcNetnsCreated bool        `json:"etc_netns_created,omitempty"`
 	Nodes           []NodeState `json:"nodes"`
+	// SSHD describes the nodes' OpenSSH servers; nil when they have none.
+	SSHD *SSHDState `json:"sshd,omitempty"`
+	// Rootless describes the holder of a rootless netns cluster.
+	Rootless *RootlessState `json:"rootless,omitempty"`
+	// Docker describes a docker cluster's network and image.
+	Docker *DockerState `json:"docker,omitempty"`
 }
 
 // NodeState is one node in the state file.
@@ -53,10 +59,12 @@ type NodeState struct {
 	Name string `json:"name"`
 	Addr string `json:"addr"`
 	// Namespace is the network namespace (ip netns).
-	Namespace string `json:"namespace"`
+	Namespace string `json:"namespace,omitempty"`
 	// Veth is the host side of the node's veth pair; Iface the node side.
-	Veth  string `json:"veth"`
-	Iface string `json:"iface"`
+	Veth  string `json:"veth,omitempty"`
+	Iface string `json:"iface,omitempty"`
+	// Container is the docker container of a docker node.
+	Container string `json:"container,omitempty"`
 	// Dir is the node's root folder on the host.
 	Dir string `json:"dir"`
 }
@@ -94,7 +102,7 @@ func readState(dir string) (*State, error) {
 	if err := ValidName(st.Name); err != nil {
 		return nil, fmt.Errorf("%s: %w", stateFile(dir), err)
 	}
-	if st.Driver != DriverNetns {
+	if st.Driver != DriverNetns && st.Driver != DriverDocker {
 		return nil, fmt.Errorf("%s: unknown driver %q", stateFile(dir), st.Driver)
 	}
 	if st.Dir == "" {

@@ -24,6 +24,16 @@ type tools struct {
 	// us: nothing else can have set one up through it either).
 	iptables string
 	lookPath func(string) (string, error)
+	// hostPrefix, for a rootless cluster, runs a command in the holder's
+	// namespaces (the cluster's "host"); nil runs it on this machine.
+	hostPrefix []string
+	// nodePrefix, for a rootless cluster, runs a command in a node's
+	// namespace; nil uses ip netns exec.
+	nodePrefix func(ns string) []string
+	// netnsDir is where the namespaces' files are, as seen from this
+	// process: /run/netns, or the holder's through /proc for a rootless
+	// cluster.
+	netnsDir string
 }
 
 // debianPackage names the package that brings a tool, for error messages.
@@ -34,7 +44,7 @@ var debianPackage = map[string]string{
 // findTools finds the commands in need (ip, tc, nft) and iptables when
 // present.
 func findTools(look func(string) (string, error), need ...string) (*tools, error) {
-	t := &tools{lookPath: look}
+	t := &tools{lookPath: look, netnsDir: runNetns}
 	dst := map[string]*string{"ip": &t.ip, "tc": &t.tc, "nft": &t.nft}
 	for _, name := range need {
 		p, err := look(name)
@@ -49,10 +59,28 @@ func findTools(look func(string) (string, error), need ...string) (*tools, error
 	return t, nil
 }
 
-// run runs argv on the host and returns its stdout.
+// run runs argv on this machine and returns its stdout.
 func run(ctx context.Context, stdin io.Reader, argv ...string) (string, error) {
 	res, err := control.RunLocal(ctx, control.LocalProcess{Node: hostNode, Argv: argv, Stdin: stdin})
 	return res.Stdout, err
+}
+
+// run runs argv on the cluster's host (this machine, or the rootless
+// holder's namespaces) and returns its stdout.
+func (t *tools) run(ctx context.Context, stdin io.Reader, argv ...string) (string, error) {
+	if t.hostPrefix != nil {
+		argv = append(append([]string{}, t.hostPrefix...), argv...)
+	}
+	res, err := control.RunLocal(ctx, control.LocalProcess{Node: hostNode, Argv: argv, Stdin: stdin, Display: control.Cmd{Args: argv[len(t.hostPrefix):]}.String()})
+	return res.Stdout, err
+}
+
+// nodeArgv is the command line that runs argv inside namespace ns.
+func (t *tools) nodeArgv(ns string, argv ...string) []string {
+	if t.nodePrefix != nil {
+		return append(t.nodePrefix(ns), argv...)
+	}
+	return append([]string{t.ip, "netns", "exec", ns}, argv...)
 }
 
 // ipBatch runs the ip commands in lines with `ip -batch -`; force keeps
@@ -66,7 +94,7 @@ func (t *tools) ipBatch(ctx context.Context, lines []string, force bool) error {
 		argv = append(argv, "-force")
 	}
 	argv = append(argv, "-batch", "-")
-	_, err := run(ctx, strings.NewReader(strings.Join(lines, "\n")+"\n"), argv...)
+	_, err := t.run(ctx, strings.NewReader(strings.Join(lines, "\n")+"\n"), argv...)
 	return err
 }
 
@@ -75,7 +103,7 @@ func (t *tools) ipBatch(ctx context.Context, lines []string, force bool) error {
 func (t *tools) nodeExec(ctx context.Context, node, ns, script string) (string, error) {
 	res, err := control.RunLocal(ctx, control.LocalProcess{
 		Node:    node,
-		Argv:    []string{t.ip, "netns", "exec", ns, "sh", "-c", script},
+		Argv:    t.nodeArgv(ns, "sh", "-c", script),
 		Display: script,
 	})
 	return res.Stdout, err

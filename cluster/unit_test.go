@@ -39,7 +39,11 @@ func TestConfigValidate(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{Driver: "docker"}, `unknown cluster driver "docker"`},
+		{Config{Driver: "vagrant"}, `unknown cluster driver "vagrant" (have: netns, docker)`},
+		{Config{Driver: "docker"}, ""},
+		{Config{Driver: "docker", Rootless: true}, "--rootless works with the netns driver only"},
+		{Config{Rootless: true, SSHD: true}, "--sshd needs root"},
+		{Config{Image: "x"}, "docker driver only"},
 		{Config{NodeCount: MaxNodes + 1}, "node count 245: want 1 to 244"},
 		{Config{NodeCount: -1}, "node count -1"},
 		{Config{Name: "X"}, `bad cluster name "X"`},

@@ -22,12 +22,20 @@ func Up(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if !isRoot() {
+	if cfg.Driver == DriverDocker {
+		return upDocker(ctx, cfg)
+	}
+	if !cfg.Rootless && !isRoot() {
 		return nil, fmt.Errorf("cluster %s: %w", cfg.Name, ErrNotRoot)
 	}
 	t, err := findTools(cfg.lookPath, "ip", "tc", "nft")
 	if err != nil {
 		return nil, err
+	}
+	if cfg.SSHD {
+		if _, err := findSSHD(cfg.lookPath); err != nil {
+			return nil, err
+		}
 	}
 	unlock, err := lock(ctx, cfg.StateRoot)
 	if err != nil {
@@ -39,15 +47,10 @@ func Up(ctx context.Context, cfg Config) (*Cluster, error) {
 	st, err := readState(dir)
 	switch {
 	case err == nil:
-		if cfg.NodeCount != 0 && cfg.NodeCount != len(st.Nodes) {
-			return nil, fmt.Errorf("cluster %s exists with %d nodes, not %d: run `faultline cluster down` first", st.Name, len(st.Nodes), cfg.NodeCount)
+		if err := sameCluster(st, cfg); err != nil {
+			return nil, err
 		}
-		if cfg.Subnet != "" {
-			if p, err := netip.ParsePrefix(cfg.Subnet); err != nil || p.Masked().String() != st.Subnet {
-				return nil, fmt.Errorf("cluster %s exists on subnet %s, not %s: run `faultline cluster down` first", st.Name, st.Subnet, cfg.Subnet)
-			}
-		}
-		changed, err := ensure(ctx, t, st)
+		changed, err := repair(ctx, t, st, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: repair: %w", st.Name, err)
 		}
@@ -57,11 +60,13 @@ func Up(ctx context.Context, cfg Config) (*Cluster, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := create(ctx, t, st); err != nil {
+		if err := create(ctx, t, st, cfg); err != nil {
 			// Roll back even when ctx was cancelled (an interrupted up).
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 			defer cancel()
-			if derr := teardown(rctx, t, st); derr != nil {
+			// A rootless cluster whose holder never started has nothing
+			// but its state folder.
+			if derr := rollback(rctx, t, st, cfg); derr != nil {
 				return nil, fmt.Errorf("cluster %s: %w (and rolling back failed: %v; run `faultline cluster down %s`)", st.Name, err, derr, st.Name)
 			}
 			os.RemoveAll(st.Dir)
@@ -74,6 +79,69 @@ func Up(ctx context.Context, cfg Config) (*Cluster, error) {
 	return newCluster(st, cfg.StateRoot, cfg.Log, cfg.lookPath)
 }
 
+// rollback removes what a failed create made.
+func rollback(ctx context.Context, t *tools, st *State, cfg Config) error {
+	if cfg.Rootless && st.Rootless == nil {
+		return nil
+	}
+	return teardown(ctx, t, st)
+}
+
+// sameCluster checks that cfg asks for the cluster st describes.
+func sameCluster(st *State, cfg Config) error {
+	if st.Driver != cfg.Driver {
+		return fmt.Errorf("cluster %s exists with driver %s, not %s: run `faultline cluster down --name %s` first", st.Name, st.Driver, cfg.Driver, st.Name)
+	}
+	if (st.Rootless != nil) != cfg.Rootless && st.Driver == DriverNetns {
+		what := "rootless"
+		if st.Rootless == nil {
+			what = "not rootless"
+		}
+		return fmt.Errorf("cluster %s exists and is %s: run `faultline cluster down --name %s` first", st.Name, what, st.Name)
+	}
+	if cfg.NodeCount != 0 && cfg.NodeCount != len(st.Nodes) {
+		return fmt.Errorf("cluster %s exists with %d nodes, not %d: run `faultline cluster down` first", st.Name, len(st.Nodes), cfg.NodeCount)
+	}
+	if cfg.Subnet != "" {
+		if p, err := netip.ParsePrefix(cfg.Subnet); err != nil || p.Masked().String() != st.Subnet {
+			return fmt.Errorf("cluster %s exists on subnet %s, not %s: run `faultline cluster down` first", st.Name, st.Subnet, cfg.Subnet)
+		}
+	}
+	return nil
+}
+
+// repair brings an existing netns cluster back to what its state says,
+// adding sshd when cfg asks for it.
+func repair(ctx context.Context, t *tools, st *State, cfg Config) (bool, error) {
+	restarted := false
+	if st.Rootless != nil && !holderAlive(st.Rootless) {
+		// Its namespaces are gone with it; processes left in them die too.
+		if err := killUserNS(st.Rootless.UserNS, killWait); err != nil {
+			return false, err
+		}
+		if err := startHolder(ctx, st, cfg.lookPath); err != nil {
+			return false, err
+		}
+		if err := writeState(st); err != nil {
+			return false, err
+		}
+		restarted = true
+	}
+	if st.Rootless != nil {
+		if err := t.useHolder(st.Rootless); err != nil {
+			return false, err
+		}
+	}
+	if cfg.SSHD && st.SSHD == nil {
+		st.SSHD = newSSHDState(st)
+		if err := writeState(st); err != nil {
+			return false, err
+		}
+	}
+	changed, err := ensure(ctx, t, st)
+	return changed || restarted, err
+}
+
 // plan decides a new cluster's names and addresses and checks that none of
 // them is taken. It creates nothing.
 func plan(ctx context.Context, t *tools, cfg Config) (*State, error) {
@@ -81,9 +149,13 @@ func plan(ctx context.Context, t *tools, cfg Config) (*State, error) {
 	if count == 0 {
 		count = DefaultNodeCount
 	}
-	host, err := t.hostPrefixes(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("cluster %s: reading the host's routes: %w", cfg.Name, err)
+	var host map[netip.Prefix]string
+	var err error
+	if !cfg.Rootless {
+		// A rootless cluster lives in a network namespace of its own.
+		if host, err = t.hostPrefixes(ctx); err != nil {
+			return nil, fmt.Errorf("cluster %s: reading the host's routes: %w", cfg.Name, err)
+		}
 	}
 	others, err := listStates(cfg.StateRoot)
 	if err != nil {
@@ -125,6 +197,13 @@ func plan(ctx context.Context, t *tools, cfg Config) (*State, error) {
 			Dir:       nodeDir(dir, n),
 		})
 	}
+	if cfg.Rootless {
+		st.HostsFile = ""
+		return st, nil
+	}
+	if cfg.SSHD {
+		st.SSHD = newSSHDState(st)
+	}
 	links, err := t.hostLinks(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", cfg.Name, err)
@@ -136,7 +215,7 @@ func plan(ctx context.Context, t *tools, cfg Config) (*State, error) {
 		if _, ok := links[n.Veth]; ok {
 			return nil, fmt.Errorf("cluster %s: a link named %s exists already", st.Name, n.Veth)
 		}
-		if nsExists(n.Namespace) {
+		if t.nsExists(n.Namespace) {
 			return nil, fmt.Errorf("cluster %s: network namespace %s exists already without a state file: run `faultline cluster down %s` to clear it", st.Name, n.Namespace, st.Name)
 		}
 	}
@@ -145,12 +224,23 @@ func plan(ctx context.Context, t *tools, cfg Config) (*State, error) {
 
 // create makes a planned cluster. The state is written first, so that a
 // crash half-way leaves a state that Down can remove.
-func create(ctx context.Context, t *tools, st *State) error {
+func create(ctx context.Context, t *tools, st *State, cfg Config) error {
 	if err := os.MkdirAll(st.Dir, 0o755); err != nil {
 		return err
 	}
 	if err := writeState(st); err != nil {
 		return err
+	}
+	if cfg.Rootless {
+		if err := startHolder(ctx, st, cfg.lookPath); err != nil {
+			return err
+		}
+		if err := writeState(st); err != nil {
+			return err
+		}
+		if err := t.useHolder(st.Rootless); err != nil {
+			return err
+		}
 	}
 	_, err := ensure(ctx, t, st)
 	return err
@@ -169,7 +259,7 @@ func ensure(ctx context.Context, t *tools, st *State) (changed bool, err error) 
 			return false, err
 		}
 	}
-	if _, err := os.Stat(etcNetns); errors.Is(err, fs.ErrNotExist) && !st.EtcNetnsCreated {
+	if _, err := os.Stat(etcNetns); errors.Is(err, fs.ErrNotExist) && !st.EtcNetnsCreated && st.Rootless == nil {
 		st.EtcNetnsCreated = true
 		if err := writeState(st); err != nil {
 			return false, err
@@ -193,7 +283,7 @@ func ensure(ctx context.Context, t *tools, st *State) (changed bool, err error) 
 		lines = append(lines, "link set "+st.Bridge+" addrgenmode none", "link set "+st.Bridge+" up")
 	}
 	for _, n := range st.Nodes {
-		nsOK := nsExists(n.Namespace)
+		nsOK := t.nsExists(n.Namespace)
 		var inner map[string]link
 		if nsOK {
 			if inner, err = t.nsLinks(ctx, n.Namespace); err != nil {
@@ -243,19 +333,33 @@ func ensure(ctx context.Context, t *tools, st *State) (changed bool, err error) 
 		return true, fmt.Errorf("configuring nodes: %w", err)
 	}
 	changed = len(lines) > 0 || len(setup) > 0
-	if err := writeNodeHosts(st); err != nil {
-		return changed, fmt.Errorf("writing node hosts files: %w", err)
+	if st.Rootless != nil {
+		// Names come from the hosts file the holder shows as /etc/hosts.
+		if err := writeHostsInPlace(rootlessHosts(st), nodeHosts(st)); err != nil {
+			return changed, fmt.Errorf("writing the hosts file: %w", err)
+		}
+	} else {
+		if err := writeNodeHosts(st); err != nil {
+			return changed, fmt.Errorf("writing node hosts files: %w", err)
+		}
+		had := hasHostsBlock(st.HostsFile, st.Name)
+		if err := setHostsBlock(st.HostsFile, st.Name, st); err != nil {
+			return changed, fmt.Errorf("writing %s: %w", st.HostsFile, err)
+		}
+		changed = changed || !had
+		added, err := ensureForward(ctx, t, st)
+		if err != nil {
+			return changed, err
+		}
+		changed = changed || added
 	}
-	had := hasHostsBlock(st.HostsFile, st.Name)
-	if err := setHostsBlock(st.HostsFile, st.Name, st); err != nil {
-		return changed, fmt.Errorf("writing %s: %w", st.HostsFile, err)
+	if st.SSHD != nil {
+		started, err := ensureSSHD(ctx, t, st)
+		if err != nil {
+			return true, err
+		}
+		changed = changed || started
 	}
-	changed = changed || !had
-	added, err := ensureForward(ctx, t, st)
-	if err != nil {
-		return changed, err
-	}
-	changed = changed || added
 	if st.Phase != PhaseUp {
 		st.Phase = PhaseUp
 		changed = true
@@ -279,7 +383,7 @@ func setupNode(ctx context.Context, t *tools, n NodeState, bits int) error {
 		fmt.Sprintf("addr replace %s/%d dev %s", n.Addr, bits, n.Iface),
 		"link set " + n.Iface + " up",
 	}
-	_, err := run(ctx, strings.NewReader(strings.Join(lines, "\n")+"\n"), t.ip, "-n", n.Namespace, "-batch", "-")
+	_, err := t.run(ctx, strings.NewReader(strings.Join(lines, "\n")+"\n"), t.ip, "-n", n.Namespace, "-batch", "-")
 	if err != nil {
 		return fmt.Errorf("%s", exitErr(err))
 	}
@@ -303,7 +407,7 @@ func forwardNeeded(ctx context.Context, t *tools) bool {
 	if err != nil || strings.TrimSpace(string(b)) != "1" {
 		return false
 	}
-	out, err := run(ctx, nil, t.iptables, "-w", "-S", "FORWARD")
+	out, err := t.run(ctx, nil, t.iptables, "-w", "-S", "FORWARD")
 	if err != nil {
 		return false
 	}
@@ -326,7 +430,7 @@ func ensureForward(ctx context.Context, t *tools, st *State) (added bool, err er
 		if t.iptables == "" {
 			return false, nil
 		}
-		if _, err := run(ctx, nil, append([]string{t.iptables, "-w", "-C", "FORWARD"}, st.ForwardRule...)...); err == nil {
+		if _, err := t.run(ctx, nil, append([]string{t.iptables, "-w", "-C", "FORWARD"}, st.ForwardRule...)...); err == nil {
 			return false, nil
 		}
 		spec = st.ForwardRule
@@ -338,7 +442,7 @@ func ensureForward(ctx context.Context, t *tools, st *State) (added bool, err er
 			return false, err
 		}
 	}
-	if _, err := run(ctx, nil, append([]string{t.iptables, "-w", "-I", "FORWARD", "1"}, spec...)...); err != nil {
+	if _, err := t.run(ctx, nil, append([]string{t.iptables, "-w", "-I", "FORWARD", "1"}, spec...)...); err != nil {
 		return false, fmt.Errorf("adding the iptables FORWARD rule for %s: %s", st.Bridge, exitErr(err))
 	}
 	return true, nil

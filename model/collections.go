@@ -225,5 +225,16 @@ func (c *collection) Compile(ops []Op) (Machine, error) {
 			m.flags[i] |= ReadOnly
 		}
 	}
-	return m, nil
+	if kind != kindSet {
+		return m, nil
+	}
+	// A read of a set is legal only in that set: its guard state.
+	g := &guardedInterned[string]{interned: m, guards: make([]uint64, len(ops))}
+	for i, o := range cops {
+		g.guards[i] = noGuard
+		if !o.add && ops[i].Value != nil {
+			g.guards[i] = uint64(m.intern(o.read))
+		}
+	}
+	return g, nil
 }

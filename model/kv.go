@@ -146,6 +146,10 @@ func (m *kvSingle) Step(s uint64, i int) (uint64, bool) {
 	return uint64(m.strs.concat(uint32(s), o)), true
 }
 
+// PreferInvocationOrder implements OrderHint: appends are best tried in
+// the order they were invoked.
+func (m *kvSingle) PreferInvocationOrder() bool { return true }
+
 func (m *kvSingle) Guard(i int) (uint64, bool) {
 	o := &m.ops[i]
 	return uint64(o.valID), o.kind == kvGet && !o.unknown
@@ -200,8 +204,14 @@ func compileKVMulti(kops []kvOp, strs *strTable, keys []any, classes []uint64) M
 		mm.classes[i] = classes[i]
 		mm.flags[i] = kvFlags(&kops[i])
 	}
-	return mm
+	return kvMulti{mm}
 }
+
+// kvMulti is the kv machine over several keys.
+type kvMulti struct{ *interned[string] }
+
+// PreferInvocationOrder implements OrderHint.
+func (kvMulti) PreferInvocationOrder() bool { return true }
 
 // strTable interns strings by content without storing each one: a string
 // made by appending to another is kept as (parent, appended part), with its

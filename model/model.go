@@ -99,6 +99,15 @@ type Guarded interface {
 	Guard(op int) (uint64, bool)
 }
 
+// OrderHint is implemented by machines that know in which order a checker
+// should try the ops that may go next. By default a checker tries the op
+// with the earliest completion first, which suits registers (a later write
+// hides an earlier one); appends to a string do better in invocation
+// order. Only speed depends on it, never the verdict.
+type OrderHint interface {
+	PreferInvocationOrder() bool
+}
+
 // Timing tells a Prechecker when the compiled ops were invoked and completed,
 // as positions on any increasing clock (history positions will do). Return
 // is -1 for an op that may never have completed (info, crashed): it may take

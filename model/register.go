@@ -52,7 +52,7 @@ func (r *register) Compile(ops []Op) (Machine, error) {
 	name := r.Name()
 	m := &regMachine{name: name, values: newValueTable(), ops: make([]regOp, len(ops)), classes: make([]uint64, len(ops))}
 	m.init = m.values.code(r.initial)
-	classes := map[regOp]uint64{}
+	var classes map[regOp]uint64 // for codes too large to pack
 	for i, op := range ops {
 		var o regOp
 		switch op.F {
@@ -77,9 +77,16 @@ func (r *register) Compile(ops []Op) (Machine, error) {
 			return nil, opError(name, i, op, "unknown f %q (want %s)", op.F, want)
 		}
 		m.ops[i] = o
+		if o.a < 1<<30 && o.b < 1<<30 {
+			m.classes[i] = uint64(o.kind)<<60 | o.a<<30 | o.b
+			continue
+		}
+		if classes == nil {
+			classes = map[regOp]uint64{}
+		}
 		c, ok := classes[o]
 		if !ok {
-			c = uint64(len(classes))
+			c = 1<<63 | uint64(len(classes))
 			classes[o] = c
 		}
 		m.classes[i] = c

@@ -65,17 +65,18 @@ func writeCanonical(b *strings.Builder, v any) {
 	}
 }
 
-// valueTable interns values: code 0 is nil, other values get 1, 2, ...
+// valueTable interns values: code 0 is nil, integers 0..smallInts-1 are
+// their value plus one, other values get smallInts+1, smallInts+2, ...
 // Equal values (history.Equal) get the same code.
 type valueTable struct {
 	ints   map[int64]uint64
 	others map[string]uint64
-	values []any // values[code-1]
+	values []any // values[code-smallInts-1]
 }
 
-func newValueTable() *valueTable {
-	return &valueTable{ints: map[int64]uint64{}, others: map[string]uint64{}}
-}
+const smallInts = 1 << 20
+
+func newValueTable() *valueTable { return &valueTable{} }
 
 // code returns v's code, interning it when new.
 func (t *valueTable) code(v any) uint64 {
@@ -83,11 +84,16 @@ func (t *valueTable) code(v any) uint64 {
 		return 0
 	}
 	if i, ok := history.Int(v); ok {
+		if i >= 0 && i < smallInts {
+			return uint64(i) + 1
+		}
 		if c, ok := t.ints[i]; ok {
 			return c
 		}
-		t.values = append(t.values, v)
-		c := uint64(len(t.values))
+		if t.ints == nil {
+			t.ints = map[int64]uint64{}
+		}
+		c := t.add(v)
 		t.ints[i] = c
 		return c
 	}
@@ -95,18 +101,30 @@ func (t *valueTable) code(v any) uint64 {
 	if c, ok := t.others[k]; ok {
 		return c
 	}
-	t.values = append(t.values, v)
-	c := uint64(len(t.values))
+	if t.others == nil {
+		t.others = map[string]uint64{}
+	}
+	c := t.add(v)
 	t.others[k] = c
 	return c
 }
 
+func (t *valueTable) add(v any) uint64 {
+	t.values = append(t.values, v)
+	return uint64(len(t.values)) + smallInts
+}
+
 // value returns the value with code c.
 func (t *valueTable) value(c uint64) any {
-	if c == 0 || c > uint64(len(t.values)) {
+	switch {
+	case c == 0:
 		return nil
+	case c <= smallInts:
+		return int64(c - 1)
+	case c-smallInts-1 < uint64(len(t.values)):
+		return t.values[c-smallInts-1]
 	}
-	return t.values[c-1]
+	return nil
 }
 
 // format renders the value with code c.

@@ -100,7 +100,11 @@ func linearAxis(lo, hi float64, p0, p1 float64, n int, label string) axis {
 	step := niceStep(hi-lo, n)
 	hi = math.Ceil(hi/step-1e-9) * step
 	a := axis{lo: lo, hi: hi, p0: p0, p1: p1, label: label}
-	for v := math.Ceil(lo/step-1e-9) * step; v <= hi+step*1e-9; v += step {
+	for i := math.Ceil(lo/step - 1e-9); i*step <= hi+step*1e-9; i++ {
+		v := i * step
+		if v == 0 {
+			v = 0 // not -0
+		}
 		a.ticks = append(a.ticks, v)
 	}
 	decimals := max(0, -int(math.Floor(math.Log10(step)+1e-9)))

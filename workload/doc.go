@@ -3,7 +3,7 @@
 // the faults are healed) and the checker that judges the history. Any suite
 // whose client understands a workload's operations can run it. It
 // corresponds to the workloads of jepsen.tests (register, set, counter,
-// bank, unique-ids, queue).
+// bank, unique-ids, queue) and of Elle's list-append and rw-register tests.
 //
 // Operations, as clients must implement them:
 //
@@ -13,4 +13,6 @@
 //	bank        transfer {"from" a, "to" b, "amount" n}; read → {account balance}
 //	unique-ids  generate → any unique value
 //	queue       enqueue int64; dequeue → value (fail when empty); final drain → []values
+//	append      txn [["append" k v] ["r" k nil] ...] → reads filled: ["r" k [v1 v2 ...]]; keys, values int64
+//	wr          txn [["w" k v] ["r" k nil] ...] → reads filled: ["r" k v]
 package workload

@@ -49,7 +49,7 @@ const DefaultRate = 1000
 
 // Names lists the built-in workloads.
 func Names() []string {
-	return []string{"register", "set", "counter", "bank", "unique-ids", "queue"}
+	return []string{"register", "set", "counter", "bank", "unique-ids", "queue", "append", "wr"}
 }
 
 // ByName returns the built-in workload called name.
@@ -67,6 +67,10 @@ func ByName(name string, o Options) (Workload, error) {
 		return UniqueIDs(o), nil
 	case "queue":
 		return Queue(o), nil
+	case "append":
+		return Append(o), nil
+	case "wr":
+		return WR(o), nil
 	}
 	return Workload{}, fmt.Errorf("unknown workload %q; known: %s", name, strings.Join(Names(), ", "))
 }
@@ -86,8 +90,9 @@ func CheckerByName(name string, o Options) (checker.Checker, error) {
 
 // Standard adds the checkers every test runs (stats, unhandled exceptions,
 // performance) to a workload's checker, as Jepsen's test compositions do.
-func Standard(c checker.Checker) checker.Checker {
-	return checker.Compose("faultline", c, checker.Stats(), checker.UnhandledExceptions(), checker.Perf(checker.PerfOptions{}))
+// nemeses name the fault ops for the performance checker's intervals.
+func Standard(c checker.Checker, nemeses ...checker.NemesisSpec) checker.Checker {
+	return checker.Compose("faultline", c, checker.Stats(), checker.UnhandledExceptions(), checker.Perf(checker.PerfOptions{Nemeses: nemeses}))
 }
 
 // paced applies the workload's rate to g.

@@ -74,23 +74,18 @@ type partResult struct {
 // returns a result: an error or an exhausted budget gives Unknown.
 func Check(ctx context.Context, h *history.History, m model.Model, opts Options) *Result {
 	opts = opts.withDefaults()
-	r := &Result{Valid: checker.Unknown, Analyzer: Analyzer, Model: m.Name()}
+	r := &Result{Valid: checker.Unknown, Analyzer: Analyzer, Model: m.Name(), independent: opts.Independent}
 	if h == nil {
 		r.Cause, r.Error = "error", "no history"
 		return r
 	}
-	calls, failed, err := collect(h, opts.Independent)
+	col, err := collect(h, opts.Independent)
 	if err != nil {
 		r.Cause, r.Error = "error", err.Error()
 		return r
 	}
-	r.Ops, r.Failed = len(calls), failed
-	for i := range calls {
-		if calls[i].crashed() {
-			r.Crashed++
-		}
-	}
-	parts, err := partition(calls, m, opts.NoSplit)
+	r.Ops, r.Failed, r.Crashed = len(col.calls), col.failed, col.crashed
+	parts, err := partition(col, m, opts.NoSplit)
 	if err != nil {
 		r.Cause, r.Error = "error", err.Error()
 		return r
@@ -200,7 +195,7 @@ func step(h *history.History, m model.Model, t *task, stop *stopper, mem *memo) 
 	res := t.res
 	defer func() {
 		if p := recover(); p != nil {
-			res.verdict, res.err, done = checker.Unknown, fmt.Errorf("model %s panicked: %v", m.Name(), p), true
+			res.verdict, res.err, done = checker.Unknown, fmt.Errorf("panic while checking with model %s: %v", m.Name(), p), true
 			if t.s != nil {
 				t.s.release()
 			}
@@ -208,11 +203,7 @@ func step(h *history.History, m model.Model, t *task, stop *stopper, mem *memo) 
 	}()
 	if t.s == nil {
 		calls := res.p.calls
-		ops := make([]model.Op, len(calls))
-		for i := range calls {
-			ops[i] = calls[i].op
-		}
-		mach, err := m.Compile(ops)
+		mach, err := m.Compile(res.p.ops)
 		if err != nil {
 			res.err = err
 			return true
@@ -225,7 +216,10 @@ func step(h *history.History, m model.Model, t *task, stop *stopper, mem *memo) 
 			}
 			if bad, why := pc.Precheck(tm); bad >= 0 {
 				res.verdict = checker.Invalid
-				res.failure = failure(h, res.p, mach, bad, why, nil)
+				res.failure, res.explored = firstFailure(h, m, res.p, bad, stop)
+				if res.failure == nil {
+					res.failure = failure(h, res.p, mach, bad, why, nil)
+				}
 				return true
 			}
 		}
@@ -251,6 +245,36 @@ func step(h *history.History, m model.Model, t *task, stop *stopper, mem *memo) 
 	}
 	t.s, t.m = nil, nil // let the memory go
 	return true
+}
+
+// firstFailure looks for the first op that cannot be linearized when op
+// bad is known to be impossible: it searches the history up to bad's
+// completion (ops still pending then may or may not have happened), which
+// must fail at bad or earlier, and returns that failure with its evidence.
+// It gives up (nil) after a bounded effort.
+func firstFailure(h *history.History, m model.Model, p *part, bad int, stop *stopper) (*Failure, int64) {
+	end := p.calls[bad].ret
+	pre := part{key: p.key, keyed: p.keyed}
+	for i, c := range p.calls {
+		if c.inv >= end {
+			break
+		}
+		if c.ret > end {
+			c.ret = -1 // pending at the cut
+		}
+		pre.calls = append(pre.calls, c)
+		pre.ops = append(pre.ops, p.ops[i])
+	}
+	mach, err := m.Compile(pre.ops)
+	if err != nil {
+		return nil, 0
+	}
+	s := newSearch(mach, pre.calls, stop, nil)
+	if s.run(1<<20) != runInvalid {
+		s.release() // after a yield; harmless otherwise
+		return nil, s.explored
+	}
+	return failure(h, &pre, mach, int(s.callOf[s.bestR]), "", s.ends), s.explored
 }
 
 // assemble merges the parts' outcomes into r.
@@ -302,13 +326,14 @@ func assemble(r *Result, results []partResult) {
 	}
 }
 
-// opRef describes call c of a part.
-func opRef(h *history.History, c *call) *OpRef {
+// opRef describes call i of a part.
+func opRef(h *history.History, p *part, i int) *OpRef {
+	c, op := &p.calls[i], &p.ops[i]
 	inv := &h.Ops[c.inv]
 	o := &OpRef{
-		Process: process(inv.Process), Type: "invoke", F: inv.F, Value: jsonValue(c.op.Value),
+		Process: process(inv.Process), Type: "invoke", F: inv.F, Value: jsonValue(op.Value),
 		Index: inv.Index, InvokeIndex: inv.Index, Time: inv.Time,
-		inv: c.inv, comp: c.comp, key: c.op.Key, value: c.op.Value,
+		inv: c.inv, comp: c.comp, key: op.Key, value: op.Value,
 	}
 	if c.comp >= 0 {
 		comp := &h.Ops[c.comp]
@@ -333,7 +358,7 @@ func process(p int) any {
 func failure(h *history.History, p *part, m model.Machine, fail int, reason string, ends []deadEnd) *Failure {
 	calls := p.calls
 	fc := &calls[fail]
-	f := &Failure{Key: jsonValue(p.key), keyed: p.keyed, Op: opRef(h, fc), Reason: reason}
+	f := &Failure{Key: jsonValue(p.key), keyed: p.keyed, rawKey: p.key, Op: opRef(h, p, fail), Reason: reason}
 	// previous ok: the last ok completion of this part before the op's.
 	prev := -1
 	for i := range calls {
@@ -342,20 +367,20 @@ func failure(h *history.History, p *part, m model.Machine, fail int, reason stri
 		}
 	}
 	if prev >= 0 {
-		f.PreviousOK = opRef(h, &calls[prev])
+		f.PreviousOK = opRef(h, p, prev)
 	}
 	for k, e := range ends {
 		cfg := Config{Model: m.Describe(e.state), Linearized: e.depth, PendingMore: e.more, Pending: []*OpRef{}}
 		if n := len(e.path); n > 0 {
-			cfg.LastOp = opRef(h, &calls[e.path[n-1].call])
+			cfg.LastOp = opRef(h, p, int(e.path[n-1].call))
 		}
-		for _, p := range e.pending {
-			cfg.Pending = append(cfg.Pending, opRef(h, &calls[p]))
+		for _, c := range e.pending {
+			cfg.Pending = append(cfg.Pending, opRef(h, p, int(c)))
 		}
 		f.Configs = append(f.Configs, cfg)
 		path := make([]Step, 0, len(e.path)+1)
 		for _, st := range e.path {
-			path = append(path, Step{Op: opRef(h, &calls[st.call]), Model: m.Describe(st.state)})
+			path = append(path, Step{Op: opRef(h, p, int(st.call)), Model: m.Describe(st.state)})
 		}
 		why := m.Explain(e.state, fail)
 		path = append(path, Step{Op: f.Op, Error: why})

@@ -97,3 +97,58 @@ func TestDifferential(t *testing.T) {
 	}
 	t.Logf("total: %d valid, %d invalid", total[checker.Valid], total[checker.Invalid])
 }
+
+// TestDifferentialMedium checks larger random histories (too large for the
+// brute force) against Porcupine only: few values, so that many ops are
+// identical (exercising the symmetry and dominance reductions), and many
+// crashed ops.
+func TestDifferentialMedium(t *testing.T) {
+	n := 300
+	if testing.Short() {
+		n = 60
+	}
+	if s := os.Getenv("FAULTLINE_DIFF_N"); s != "" {
+		n, _ = strconv.Atoi(s)
+		n /= 10
+	}
+	cfgs := []struct {
+		model       string
+		init        any
+		procs, nops int
+	}{
+		{"cas-register", int64(0), 5, 30},
+		{"register", int64(0), 6, 30},
+		{"mutex", nil, 4, 24},
+		{"unordered-queue", nil, 4, 20},
+		{"kv", nil, 5, 24},
+	}
+	for ci, cfg := range cfgs {
+		m := mustModel(t, cfg.model, cfg.init)
+		pm := porcupineModel(oracleModel(cfg.model, cfg.init))
+		r := rand.New(rand.NewPCG(uint64(ci), 4242))
+		counts := map[checker.Validity]int{}
+		skipped := 0
+		for i := range n {
+			ops := genRandom(r, cfg.model, cfg.procs, cfg.nops, 1, cfg.init)
+			h, err := history.New(ops)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pres := porcupine.CheckOperationsTimeout(pm, porcupineOps(ops), 2*time.Second)
+			if pres == porcupine.Unknown {
+				skipped++
+				continue
+			}
+			got := Check(context.Background(), h, m, Options{})
+			counts[got.Valid]++
+			if (got.Valid == checker.Valid) != (pres == porcupine.Ok) || got.Valid == checker.Unknown {
+				b, _ := json.Marshal(ops)
+				t.Fatalf("%s #%d: faultline %v, porcupine %v\nhistory: %s", cfg.model, i, got.Valid, pres, b)
+			}
+		}
+		t.Logf("%-16s procs=%d ops=%d: %d valid, %d invalid, %d too hard for porcupine", cfg.model, cfg.procs, cfg.nops, counts[checker.Valid], counts[checker.Invalid], skipped)
+		if counts[checker.Valid] == 0 || counts[checker.Invalid] == 0 {
+			t.Errorf("%s: verdicts not mixed: %v", cfg.model, counts)
+		}
+	}
+}

@@ -26,7 +26,7 @@ type simOp struct {
 	thread, process int
 	key             int64
 	f               string
-	arg             any   // write value or cas [from to]
+	arg             any // write value or cas [from to]
 	inv, ret, lin   float64
 	crashed         bool
 	applied         bool // a crashed op that took effect

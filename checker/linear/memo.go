@@ -3,9 +3,9 @@ package linear
 import "math/bits"
 
 // memo is the set of configurations the search has visited: (set of
-// linearized ops, model state). A set is identified by its Zobrist hash and
-// stored exactly, in a compact canonical form, so that a hash hit is always
-// verified:
+// linearized ops, model state). The set of linearized ok ops is identified
+// by its Zobrist hash and stored exactly, in a compact canonical form, so
+// that a hash hit is always verified:
 //
 //   - ok ops are numbered in return order, so every ok op below the first
 //     unlinearized one (the frontier) is linearized: the ok part is stored as
@@ -13,6 +13,12 @@ import "math/bits"
 //     holding a linearized op;
 //   - crashed (info) ops are stored as the words between the first and last
 //     word holding a linearized one.
+//
+// A visited configuration also rules out every configuration with the same
+// ok ops and state in which a superset of its crashed ops was used:
+// crashed ops are optional, so having more of them left never hurts. The
+// memo therefore keys entries by (ok ops, state) and checks the crashed
+// ops for inclusion.
 //
 // Entries never move; the table holds their numbers.
 type memo struct {
@@ -41,15 +47,21 @@ func newMemo() *memo {
 }
 
 // reset empties the memo for another search, keeping its memory unless it
-// grew large.
+// grew large. It clears only the slots its entries used.
 func (m *memo) reset() {
-	m.entries, m.words = m.entries[:0], m.words[:0]
 	if len(m.slots) > 1<<20 {
 		m.entries, m.words = nil, nil
 		m.resize(1 << 10)
 		return
 	}
-	clear(m.slots)
+	mask := uint64(len(m.slots) - 1)
+	for i := range m.entries {
+		e := &m.entries[i]
+		for s := m.slot(e.hash, e.state); m.slots[s] != 0; s = (s + 1) & mask {
+			m.slots[s] = 0
+		}
+	}
+	m.entries, m.words = m.entries[:0], m.words[:0]
 }
 
 func (m *memo) resize(n int) {
@@ -71,18 +83,18 @@ func (m *memo) slot(hash, state uint64) uint64 {
 	return ((hash ^ state*0xD6E8FEB86659FD93) * 0x9E3779B97F4A7C15) >> m.shift
 }
 
-// insert adds the configuration unless it is already present; it reports
-// whether it was new.
+// insert adds the configuration unless it, or one that rules it out, is
+// already present; it reports whether it was added. hash is the hash of the
+// ok ops only.
 func (m *memo) insert(hash, state uint64, okLo uint32, ok []uint64, infoLo uint32, info []uint64) bool {
 	mask := uint64(len(m.slots) - 1)
 	s := m.slot(hash, state)
 	for ; m.slots[s] != 0; s = (s + 1) & mask {
 		e := &m.entries[m.slots[s]-1]
-		if e.hash != hash || e.state != state || e.okLo != okLo || e.okN != uint32(len(ok)) ||
-			e.infoLo != infoLo || e.infoN != uint32(len(info)) {
+		if e.hash != hash || e.state != state || e.okLo != okLo || e.okN != uint32(len(ok)) {
 			continue
 		}
-		if equalWords(m.words[e.off:e.off+e.okN], ok) && equalWords(m.words[e.off+e.okN:e.off+e.okN+e.infoN], info) {
+		if equalWords(m.words[e.off:e.off+e.okN], ok) && subsetWords(m.words[e.off+e.okN:e.off+e.okN+e.infoN], e.infoLo, info, infoLo) {
 			return false
 		}
 	}
@@ -95,6 +107,21 @@ func (m *memo) insert(hash, state uint64, okLo uint32, ok []uint64, infoLo uint3
 	m.slots[s] = uint32(len(m.entries))
 	if 2*len(m.entries) > len(m.slots) {
 		m.resize(2 * len(m.slots))
+	}
+	return true
+}
+
+// subsetWords reports whether the bits of a (words from word index aLo)
+// are all in b (words from bLo).
+func subsetWords(a []uint64, aLo uint32, b []uint64, bLo uint32) bool {
+	for i, w := range a {
+		if w == 0 {
+			continue
+		}
+		j := int(aLo) + i - int(bLo)
+		if j < 0 || j >= len(b) || w&^b[j] != 0 {
+			return false
+		}
 	}
 	return true
 }

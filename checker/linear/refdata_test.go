@@ -1,6 +1,7 @@
 package linear
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -136,7 +137,53 @@ func TestReferenceHistories(t *testing.T) {
 			if el > 100*time.Millisecond {
 				t.Logf("%s took %v (%d configurations)", name, el, r.Explored)
 			}
+			if r.Valid == checker.Invalid && (r.Op == nil || r.Reason == "" || r.Summary() == "") {
+				t.Fatalf("%s: invalid without evidence", c.name)
+			}
+			// Every reference history renders, within the size bound.
+			var buf bytes.Buffer
+			if err := RenderHTML(&buf, h, r); err != nil {
+				t.Fatalf("render: %v", err)
+			}
+			if buf.Len() > 2<<20 || !strings.HasSuffix(buf.String(), "</html>\n") {
+				t.Fatalf("rendered %d bytes", buf.Len())
+			}
 		})
 	}
 	t.Logf("%d reference histories checked in %v", len(cases), total)
+}
+
+// TestKnossosEvidence checks the evidence against what Knossos' own tests
+// assert for its bad histories (MANIFEST §1): the op that cannot be
+// linearized and the previous ok op, by history index.
+func TestKnossosEvidence(t *testing.T) {
+	dir := refdata.SharedData(t)
+	for _, c := range []struct {
+		file            string
+		init            any
+		op, previousOK  int
+		process         int
+		lastOp, pending int // config: last op linearized; -1 when not asserted
+	}{
+		{"bad-analysis.edn", int64(0), 14, 11, 21, -1, -1},     // wgl_test.clj:83-90
+		{"cas-failure.edn", int64(0), 491, 478, 70, 472, -1},   // linear_test.clj:116-151
+		{"immediate-failure.edn", int64(0), 3, -1, 1, -1, -1},  // linear_test.clj:178-189
+		{"rethink-fail-minimal.edn", nil, 4, -1, 1, -1, -1},    // linear_test.clj:153-161
+		{"rethink-fail-smaller.edn", nil, 217, -1, 12, -1, -1}, // wgl_test.clj:131-139
+	} {
+		h := readRef(t, filepath.Join(dir, "knossos/data/cas-register/bad", c.file))
+		r := Check(context.Background(), h, model.CASRegister(c.init), Options{})
+		if r.Valid != checker.Invalid {
+			t.Fatalf("%s: %v", c.file, r.Valid)
+		}
+		if r.Op.Index != c.op || r.Op.Process != c.process {
+			t.Errorf("%s: op %d by %v, want %d by %d", c.file, r.Op.Index, r.Op.Process, c.op, c.process)
+		}
+		if c.previousOK >= 0 && (r.PreviousOK == nil || r.PreviousOK.Index != c.previousOK) {
+			t.Errorf("%s: previous-ok %+v, want index %d", c.file, r.PreviousOK, c.previousOK)
+		}
+		if c.lastOp >= 0 && (len(r.Configs) == 0 || r.Configs[0].LastOp == nil || r.Configs[0].LastOp.Index != c.lastOp) {
+			t.Errorf("%s: configs %+v, want last op %d", c.file, r.Configs, c.lastOp)
+		}
+	}
 }

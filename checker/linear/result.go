@@ -55,7 +55,8 @@ type Result struct {
 	// was already found not linearizable (see Options.AllKeys).
 	Unchecked int `json:"unchecked-keys,omitempty"`
 
-	keyed bool
+	keyed       bool
+	independent bool // keys came from [k v] tuples
 }
 
 // Failure is the evidence that one key's history is not linearizable.
@@ -74,7 +75,8 @@ type Failure struct {
 	// the state it led to, ending with the op that could not be applied.
 	FinalPaths [][]Step `json:"final-paths,omitempty"`
 
-	keyed bool
+	keyed  bool
+	rawKey any // the key as in the history
 }
 
 // Config is a configuration the search could not extend.
@@ -172,13 +174,25 @@ func (f *Failure) Summary() string {
 		}
 		switch {
 		case last >= 0:
-			fmt.Fprintf(&b, "after %s the state is %s; ", steps[last].Op.describe(), steps[len(steps)-1].Model)
+			fmt.Fprintf(&b, "after %s the state is %s; ", steps[last].Op.describe(), clip(steps[len(steps)-1].Model, 120))
 		case len(f.Configs) > 0:
-			fmt.Fprintf(&b, "in the initial state %s, ", f.Configs[0].Model)
+			fmt.Fprintf(&b, "in the initial state %s, ", clip(f.Configs[0].Model, 120))
 		}
 	}
-	b.WriteString(f.Reason)
+	b.WriteString(clip(f.Reason, 240))
 	return b.String()
+}
+
+// clip shortens s to about n bytes for one-line summaries.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
 }
 
 // describe renders an op as "read 4 by process 7 (op 1234)".
@@ -186,7 +200,7 @@ func (o *OpRef) describe() string {
 	if o == nil {
 		return "?"
 	}
-	return fmt.Sprintf("%s %s by process %s (op %d)", o.F, history.Format(o.value), formatJSONValue(o.Process), o.Index)
+	return fmt.Sprintf("%s %s by process %s (op %d)", o.F, clip(history.Format(o.value), 80), formatJSONValue(o.Process), o.Index)
 }
 
 func formatJSONValue(v any) string {

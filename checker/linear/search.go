@@ -28,9 +28,11 @@ import (
 // invocation order.
 
 const (
-	phaseNew uint8 = iota
-	phaseOK
-	phaseInfo
+	phaseNew        uint8 = iota
+	phaseTarget           // ok ops that lead to the target state
+	phaseTargetInfo       // crashed ops that lead to the target state
+	phaseOK               // the other ok ops
+	phaseInfo             // the other crashed ops
 	phaseDone
 )
 
@@ -43,6 +45,10 @@ type frame struct {
 	okMax   int32 // largest linearized ok op, -1 when none
 	infoMin int32 // smallest and largest linearized crashed op (local numbers), -1 when none
 	infoMax int32
+	// target is the state the earliest-deadline read waiting here needs;
+	// ops that lead to it are tried first (hasTarget).
+	target    uint64
+	hasTarget bool
 }
 
 // stopper is shared by the searches of one check.
@@ -96,6 +102,7 @@ type search struct {
 	ro        []bool  // ok op -> read-only
 	sufMinInv []int32 // ok op j -> min inv of ok ops >= j
 	prevSame  []int32 // crashed op (local) -> previous identical crashed op, or -1
+	dom       []int32 // ok op -> an identical ok op invoked no later that completed earlier, or -1
 	zob       []uint64
 
 	// Unlinearized ops, in doubly linked lists with sentinels:
@@ -107,11 +114,16 @@ type search struct {
 	//   info: crashed ops in invocation order (sentinel nInfo).
 	retNext, retPrev   []int32
 	wNext, wPrev       []int32
+	wBound             []int32
 	rNext, rPrev       []int32
 	infoNext, infoPrev []int32
-	rList              []int32 // ro op -> sentinel of its list
+	rList              []int32  // ro op -> sentinel of its list
+	guard              []uint64 // ro op -> its guard state (see rList)
 	rFree              int32
-	guards             map[uint64]int32 // guard state -> sentinel of its list
+	guardDense         []int32          // guard state -> sentinel of its list, for small states
+	guardMap           map[uint64]int32 // the same for other states
+	hasGuards          bool
+	byInvocation       bool // try ops in invocation order (model.OrderHint)
 	okBits, infoBits   []uint64
 
 	memo  *memo
@@ -133,94 +145,141 @@ type search struct {
 // nothing.
 func newSearch(m model.Machine, calls []call, stop *stopper, mem *memo) *search {
 	s := &search{m: m, stop: stop, bestR: -1, memo: mem}
-	var oks, infos []int32
+	ids := make([]int32, len(calls)) // ok ops from the front, crashed ops from the back
+	nOK, nInfo := int32(0), int32(0)
 	for i := range calls {
 		f := m.Flags(i)
 		switch {
 		case calls[i].crashed():
 			if f&model.ReadOnly == 0 {
-				infos = append(infos, int32(i))
+				nInfo++
+				ids[len(calls)-int(nInfo)] = int32(i)
 			}
 		case f&(model.ReadOnly|model.AlwaysLegal) != model.ReadOnly|model.AlwaysLegal:
-			oks = append(oks, int32(i))
+			ids[nOK] = int32(i)
+			nOK++
 		}
 	}
+	oks := ids[:nOK]
+	infos := ids[len(calls)-int(nInfo):]
+	slices.Reverse(infos)
 	// ok ops in completion order; calls are in invocation order already.
 	slices.SortFunc(oks, func(a, b int32) int { return calls[a].ret - calls[b].ret })
-	nOK := int32(len(oks))
-	s.nOK, s.nInfo = nOK, int32(len(infos))
-	n := len(oks) + len(infos)
-	s.callOf = append(oks, infos...)
-	s.inv = make([]int32, n)
-	s.ret = make([]int32, nOK)
+	s.nOK, s.nInfo = nOK, nInfo
+	n := int(nOK + nInfo)
+	// One slab for the int32 arrays.
+	slab := make([]int32, 2*n+8*int(nOK)+5+3*int(nInfo)+2)
+	take := func(k int) []int32 {
+		out := slab[:k:k]
+		slab = slab[k:]
+		return out
+	}
+	s.callOf = take(n)
+	copy(s.callOf, oks)
+	copy(s.callOf[nOK:], infos)
+	s.inv = take(n)
+	s.ret = take(int(nOK))
+	s.sufMinInv = take(int(nOK) + 1)
+	s.rList = take(int(nOK))
+	s.guard = make([]uint64, nOK)
+	byInv := take(int(nOK))
+	s.retNext, s.retPrev = take(int(nOK)+1), take(int(nOK)+1)
+	s.wNext, s.wPrev = take(int(nOK)+1), take(int(nOK)+1)
+	s.prevSame = take(int(nInfo))
+	s.infoNext, s.infoPrev = take(int(nInfo)+1), take(int(nInfo)+1)
+	words := make([]uint64, n+int(nOK+63)/64+int(nInfo+63)/64)
+	s.zob, words = words[:n:n], words[n:]
+	s.okBits, s.infoBits = words[:(nOK+63)/64:(nOK+63)/64], words[(nOK+63)/64:]
 	s.ro = make([]bool, nOK)
-	s.zob = make([]uint64, n)
+
 	seed := uint64(0x5EED)
 	for id, c := range s.callOf {
 		s.inv[id] = int32(calls[c].inv)
-		if id < len(oks) {
+		if int32(id) < nOK {
 			s.ret[id] = int32(calls[c].ret)
 			s.ro[id] = m.Flags(int(c))&model.ReadOnly != 0
 		}
 		s.zob[id] = splitmix(&seed)
 	}
-	s.sufMinInv = make([]int32, nOK+1)
 	s.sufMinInv[nOK] = math.MaxInt32
 	for j := nOK - 1; j >= 0; j-- {
 		s.sufMinInv[j] = min(s.inv[j], s.sufMinInv[j+1])
 	}
-	s.prevSame = make([]int32, len(infos))
-	last := map[uint64]int32{}
-	for x, c := range infos {
-		cl := m.Class(int(c))
-		if p, ok := last[cl]; ok {
-			s.prevSame[x] = p
-		} else {
-			s.prevSame[x] = -1
+	if nInfo > 0 {
+		last := map[uint64]int32{}
+		for x, c := range infos {
+			cl := m.Class(int(c))
+			if p, ok := last[cl]; ok {
+				s.prevSame[x] = p
+			} else {
+				s.prevSame[x] = -1
+			}
+			last[cl] = int32(x)
 		}
-		last[cl] = int32(x)
 	}
-
-	s.retNext, s.retPrev = ring(int(nOK))
-	byInv := make([]int32, nOK)
+	s.dominators(m, calls)
+	ringInto(s.retNext, s.retPrev)
+	ringInto(s.infoNext, s.infoPrev)
 	for i := range byInv {
 		byInv[i] = int32(i)
 	}
-	slices.SortFunc(byInv, func(a, b int32) int { return int(s.inv[a] - s.inv[b]) })
+	if !slices.IsSortedFunc(byInv, func(a, b int32) int { return int(s.inv[a] - s.inv[b]) }) {
+		slices.SortFunc(byInv, func(a, b int32) int { return int(s.inv[a] - s.inv[b]) })
+	}
 	// Read-only ops: group those with a guard state.
 	gm, _ := m.(model.Guarded)
-	s.rList = make([]int32, nOK)
-	var groups []uint64
-	s.guards = map[uint64]int32{}
+	ngroups := int32(0)
 	for _, j := range byInv {
-		if !s.ro[j] {
+		s.rList[j] = -1
+		if !s.ro[j] || gm == nil {
 			continue
 		}
-		if gm != nil {
-			if st, ok := gm.Guard(int(s.callOf[j])); ok {
-				g, seen := s.guards[st]
-				if !seen {
-					g = nOK + int32(len(groups))
-					s.guards[st] = g
-					groups = append(groups, st)
-				}
-				s.rList[j] = g
-				continue
-			}
+		st, ok := gm.Guard(int(s.callOf[j]))
+		if !ok {
+			continue
 		}
-		s.rList[j] = -1
+		s.guard[j] = st
+		g := s.guardOf(st)
+		if g < 0 {
+			g = nOK + ngroups
+			ngroups++
+			s.setGuard(st, g)
+		}
+		s.rList[j] = g
 	}
-	s.rFree = nOK + int32(len(groups))
-	s.wNext, s.wPrev = make([]int32, nOK+1), make([]int32, nOK+1)
+	s.hasGuards = ngroups > 0
+	s.rFree = nOK + ngroups
 	s.rNext, s.rPrev = make([]int32, s.rFree+1), make([]int32, s.rFree+1)
 	for i := nOK; i <= s.rFree; i++ {
 		s.rNext[i], s.rPrev[i] = i, i
 	}
 	s.wNext[nOK], s.wPrev[nOK] = nOK, nOK
-	for _, j := range byInv { // append at the tail of each list
+	// The w list is in the order candidates are tried (see wKey), with
+	// wBound[j] the smallest invocation from j to the end of the list, so
+	// that a scan can stop once nothing further was invoked in time.
+	if h, ok := m.(model.OrderHint); ok {
+		s.byInvocation = h.PreferInvocationOrder()
+	}
+	wOrder := make([]int32, 0, nOK)
+	for j := int32(0); j < nOK; j++ {
 		if !s.ro[j] {
-			t := s.wPrev[nOK]
-			s.wNext[t], s.wPrev[j], s.wNext[j], s.wPrev[nOK] = j, t, nOK, j
+			wOrder = append(wOrder, j)
+		}
+	}
+	slices.SortStableFunc(wOrder, func(a, b int32) int { return int(s.wKey(a) - s.wKey(b)) })
+	s.wBound = make([]int32, nOK+1)
+	s.wBound[nOK] = math.MaxInt32
+	bound := int32(math.MaxInt32)
+	for k := len(wOrder) - 1; k >= 0; k-- {
+		bound = min(bound, s.inv[wOrder[k]])
+		s.wBound[wOrder[k]] = bound
+	}
+	for _, j := range wOrder {
+		t := s.wPrev[nOK]
+		s.wNext[t], s.wPrev[j], s.wNext[j], s.wPrev[nOK] = j, t, nOK, j
+	}
+	for _, j := range byInv { // read-only ops, in invocation order
+		if !s.ro[j] {
 			continue
 		}
 		if s.rList[j] < 0 {
@@ -230,21 +289,78 @@ func newSearch(m model.Machine, calls []call, stop *stopper, mem *memo) *search 
 		t := s.rPrev[l]
 		s.rNext[t], s.rPrev[j], s.rNext[j], s.rPrev[l] = j, t, l, j
 	}
-	s.infoNext, s.infoPrev = ring(len(infos))
-	s.okBits = make([]uint64, (nOK+63)/64)
-	s.infoBits = make([]uint64, (len(infos)+63)/64)
 	return s
 }
 
-// ring returns a doubly linked list 0..n-1 with sentinel n.
-func ring(n int) (next, prev []int32) {
-	next = make([]int32, n+1)
-	prev = make([]int32, n+1)
+// dominators finds, for each ok op b that changes state, an identical op a
+// (same class) invoked no later and completed earlier. While a is not
+// linearized, b need not be tried: in any linearization that puts b before
+// a, swapping them gives another one (a fits wherever b did, b wherever a
+// did), so a can always go first.
+func (s *search) dominators(m model.Machine, calls []call) {
+	s.dom = make([]int32, s.nOK)
+	if s.nOK < 2 {
+		for j := range s.dom {
+			s.dom[j] = -1
+		}
+		return
+	}
+	const scan = 8 // how far back to look among identical ops
+	byClass := map[uint64][]int32{}
+	for j := int32(0); j < s.nOK; j++ {
+		s.dom[j] = -1
+		if s.ro[j] {
+			continue
+		}
+		cl := m.Class(int(s.callOf[j]))
+		prev := byClass[cl]
+		for k := len(prev) - 1; k >= 0 && k >= len(prev)-scan; k-- {
+			if s.inv[prev[k]] <= s.inv[j] {
+				s.dom[j] = prev[k]
+				break
+			}
+		}
+		byClass[cl] = append(prev, j)
+	}
+}
+
+// guardOf returns the list sentinel of read-only ops guarded by state st,
+// or -1. Small states index an array, others a map.
+func (s *search) guardOf(st uint64) int32 {
+	if st < uint64(len(s.guardDense)) {
+		return s.guardDense[st]
+	}
+	if g, ok := s.guardMap[st]; ok {
+		return g
+	}
+	return -1
+}
+
+func (s *search) setGuard(st uint64, g int32) {
+	if st < 4096 {
+		if st >= uint64(len(s.guardDense)) {
+			n := len(s.guardDense)
+			s.guardDense = append(s.guardDense, make([]int32, int(st)+1-n)...)
+			for i := n; i < len(s.guardDense); i++ {
+				s.guardDense[i] = -1
+			}
+		}
+		s.guardDense[st] = g
+		return
+	}
+	if s.guardMap == nil {
+		s.guardMap = map[uint64]int32{}
+	}
+	s.guardMap[st] = g
+}
+
+// ringInto makes next/prev a doubly linked list 0..n-1 with sentinel n.
+func ringInto(next, prev []int32) {
+	n := len(next) - 1
 	for i := 0; i <= n; i++ {
 		next[i] = int32((i + 1) % (n + 1))
 		prev[i] = int32((i + n) % (n + 1))
 	}
-	return next, prev
 }
 
 func splitmix(x *uint64) uint64 {
@@ -349,55 +465,75 @@ outer:
 			return runValid
 		}
 		deadline := s.ret[head]
-		switch f.phase {
-		case phaseNew:
+		if f.phase == phaseNew {
 			if top > s.maxDepth {
 				s.maxDepth = top
 			}
-			switch s.greedy(top, head, deadline) {
-			case greedyPushed:
-				continue outer
-			case greedyBlocked:
+			if s.greedy(top, head, deadline) {
 				f.phase = phaseDone
-			default:
+				continue outer
+			}
+			f.target, f.hasTarget = s.targetState(head, deadline)
+			f.phase, f.cursor = phaseOK, s.wNext[nOK]
+			if f.hasTarget {
+				f.phase = phaseTarget
+			}
+		}
+		// Candidates, in phases: when a read waits for a target state, the
+		// ok ops and then the crashed ops that lead to it; then the other
+		// ok ops; then the other crashed ops. Each phase goes in
+		// invocation order.
+		for f.phase != phaseDone {
+			target := f.phase == phaseTarget || f.phase == phaseTargetInfo
+			if f.phase == phaseTarget || f.phase == phaseOK {
+				for j := f.cursor; j != nOK && s.wBound[j] < deadline; j = s.wNext[j] {
+					if s.inv[j] >= deadline {
+						continue
+					}
+					if d := s.dom[j]; d >= 0 && s.okBits[d>>6]&(1<<(d&63)) == 0 {
+						continue // an identical op that fits everywhere this one does is still waiting
+					}
+					ns, ok := s.m.Step(f.state, int(s.callOf[j]))
+					if !ok || f.hasTarget && (ns == f.target) != target {
+						continue
+					}
+					f.cursor = s.wNext[j]
+					// The only op that may go next need not be memoised:
+					// the search cannot reach this configuration another
+					// way without passing a memoised one first.
+					if s.push(top, j, ns, head, !s.only(j, deadline)) {
+						continue outer
+					}
+				}
+			} else {
+				for x := f.cursor; x != nInfo && s.inv[nOK+x] < deadline; x = s.infoNext[x] {
+					if p := s.prevSame[x]; p >= 0 && s.infoBits[p>>6]&(1<<(p&63)) == 0 {
+						continue // an identical earlier crashed op is still available
+					}
+					id := nOK + x
+					ns, ok := s.m.Step(f.state, int(s.callOf[id]))
+					if !ok || f.hasTarget && (ns == f.target) != target {
+						continue
+					}
+					f.cursor = s.infoNext[x]
+					if s.push(top, id, ns, head, true) {
+						continue outer
+					}
+				}
+			}
+			switch f.phase {
+			case phaseTarget:
 				f.phase, f.cursor = phaseOK, s.wNext[nOK]
+			case phaseOK:
+				f.phase, f.cursor = phaseTargetInfo, s.infoNext[nInfo]
+				if !f.hasTarget {
+					f.phase = phaseInfo
+				}
+			case phaseTargetInfo:
+				f.phase, f.cursor = phaseInfo, s.infoNext[nInfo]
+			default:
+				f.phase = phaseDone
 			}
-			if f.phase == phaseDone {
-				break
-			}
-			fallthrough
-		case phaseOK:
-			for j := f.cursor; j != nOK && s.inv[j] < deadline; j = s.wNext[j] {
-				ns, ok := s.m.Step(f.state, int(s.callOf[j]))
-				if !ok {
-					continue
-				}
-				f.cursor = s.wNext[j]
-				if s.push(top, j, ns, head) {
-					continue outer
-				}
-			}
-			f.phase, f.cursor = phaseInfo, s.infoNext[nInfo]
-			fallthrough
-		case phaseInfo:
-			for x := f.cursor; x != nInfo; x = s.infoNext[x] {
-				id := nOK + x
-				if s.inv[id] >= deadline {
-					break
-				}
-				if p := s.prevSame[x]; p >= 0 && s.infoBits[p>>6]&(1<<(p&63)) == 0 {
-					continue // an identical earlier crashed op is still available
-				}
-				ns, ok := s.m.Step(f.state, int(s.callOf[id]))
-				if !ok {
-					continue
-				}
-				f.cursor = s.infoNext[x]
-				if s.push(top, id, ns, head) {
-					continue outer
-				}
-			}
-			f.phase = phaseDone
 		}
 		// Exhausted: record the dead end and backtrack.
 		s.deadEnd(head)
@@ -408,45 +544,76 @@ outer:
 	}
 }
 
-const (
-	greedyNone = iota
-	greedyPushed
-	greedyBlocked
-)
-
 // greedy linearizes a read-only ok op that is legal now, alone: it can be
-// moved to the front of any linearization, so no other choice is needed.
-// It tries first the ops whose guard is the current state, then the
-// read-only ops without a guard. greedyBlocked means the configuration it
-// leads to was seen before, so this one is a dead end too.
-func (s *search) greedy(top int, head, deadline int32) int {
+// moved to the front of any linearization, so no other choice is needed
+// (and the configuration it leads to need not be memoised). It tries first
+// the ops whose guard is the current state, then the read-only ops without
+// a guard.
+func (s *search) greedy(top int, head, deadline int32) bool {
 	st := s.stack[top].state
-	if len(s.guards) > 0 {
-		if g, ok := s.guards[st]; ok {
+	if s.hasGuards {
+		if g := s.guardOf(st); g >= 0 {
 			if j := s.rNext[g]; j < s.nOK && s.inv[j] < deadline {
-				if s.push(top, j, st, head) {
-					return greedyPushed
-				}
-				return greedyBlocked
+				return s.push(top, j, st, head, false)
 			}
 		}
 	}
 	for j := s.rNext[s.rFree]; j != s.rFree && s.inv[j] < deadline; j = s.rNext[j] {
 		if ns, ok := s.m.Step(st, int(s.callOf[j])); ok {
-			if s.push(top, j, ns, head) {
-				return greedyPushed
-			}
-			return greedyBlocked
+			return s.push(top, j, ns, head, false)
 		}
 	}
-	return greedyNone
+	return false
+}
+
+// wKey orders the ok ops that change state for trying: earliest deadline
+// first, or by invocation when the machine prefers that.
+func (s *search) wKey(j int32) int64 {
+	if s.byInvocation {
+		return int64(s.inv[j])
+	}
+	return int64(s.ret[j])
+}
+
+// only reports whether ok op j is the only op that may be linearized next
+// (then its configuration need not be memoised).
+func (s *search) only(j, deadline int32) bool {
+	if x := s.infoNext[s.nInfo]; x != s.nInfo && s.inv[s.nOK+x] < deadline {
+		return false
+	}
+	for k := s.wNext[s.nOK]; k != s.nOK && s.wBound[k] < deadline; k = s.wNext[k] {
+		if k != j && s.inv[k] < deadline {
+			return false
+		}
+	}
+	return true
+}
+
+// targetState returns the state that the unlinearized read-only op with
+// the earliest deadline (and a guard) needs, when it may go next: ops that
+// lead to it are the likeliest next steps.
+func (s *search) targetState(head, deadline int32) (uint64, bool) {
+	if !s.hasGuards {
+		return 0, false
+	}
+	for j := head; j != s.nOK && s.sufMinInv[j] < deadline; j = s.retNext[j] {
+		if s.ro[j] && s.rList[j] != s.rFree && s.inv[j] < deadline {
+			return s.guard[j], true
+		}
+	}
+	return 0, false
 }
 
 // push enters the configuration reached from the frame at top by
-// linearizing op id into state ns, unless the memo has seen it.
-func (s *search) push(top int, id int32, ns uint64, head int32) bool {
+// linearizing op id into state ns. With memoize it first checks and records
+// it in the memo, and refuses a configuration seen before. Skipping the memo
+// is always sound (the memo only prunes); push does so for forced steps.
+func (s *search) push(top int, id int32, ns uint64, head int32, memoize bool) bool {
 	p := s.stack[top]
-	h := p.hash ^ s.zob[id]
+	h := p.hash // the hash covers ok ops only (see memo)
+	if id < s.nOK {
+		h ^= s.zob[id]
+	}
 	okMax, infoMin, infoMax := p.okMax, p.infoMin, p.infoMax
 	front := head
 	if id < s.nOK {
@@ -473,7 +640,7 @@ func (s *search) push(top int, id int32, ns uint64, head int32) bool {
 		infoLo = infoMin >> 6
 		infow = s.infoBits[infoLo : infoMax>>6+1]
 	}
-	if !s.memo.insert(h, ns, uint32(okLo), okw, uint32(infoLo), infow) {
+	if memoize && !s.memo.insert(h, ns, uint32(okLo), okw, uint32(infoLo), infow) {
 		s.clearBit(id)
 		return false
 	}

@@ -4,10 +4,33 @@
 package main
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/faultline/faultline/cli"
+	"github.com/faultline/faultline/netfault"
 	"github.com/faultline/faultline/suites/memory"
 )
 
 func main() {
-	cli.Exec(cli.Config{Suites: []cli.Suite{memory.Suite()}})
+	cli.Exec(cli.Config{
+		Suites:   []cli.Suite{memory.Suite()},
+		Commands: []cli.Command{agentCommand()},
+	})
+}
+
+// agentCommand is the hidden `nemesis-agent` subcommand: the packet-delay
+// agent that netfault starts on a node when its kernel has no netem.
+func agentCommand() cli.Command {
+	return cli.Command{
+		Name:   "nemesis-agent",
+		Hidden: true,
+		Run: func(ctx context.Context, args []string, env *cli.Env) int {
+			if err := netfault.AgentMain(ctx, args, env.Stdout); err != nil {
+				fmt.Fprintf(env.Stderr, "faultline nemesis-agent: %v\n", err)
+				return 1
+			}
+			return 0
+		},
+	}
 }

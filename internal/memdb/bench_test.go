@@ -56,4 +56,3 @@ func BenchmarkMachineApply(b *testing.B) {
 		m.apply(&cmds[i%len(cmds)])
 	}
 }
-

@@ -63,7 +63,7 @@ func (cc ClientConfig) withDefaults() (ClientConfig, error) {
 
 // toCommand turns an invocation into a state-machine command.
 func toCommand(workload string, op *history.Op) (command, error) {
-	key := workload + ":" + history.Format(normKey(op.Key))
+	key := keyName(workload, op.Key)
 	bad := func(what string) (command, error) {
 		return command{}, fmt.Errorf("memdb: %s op %q: %s, got %s", workload, op.F, what, history.Format(op.Value))
 	}
@@ -124,12 +124,13 @@ func toCommand(workload string, op *history.Op) (command, error) {
 	return c, nil
 }
 
-// normKey makes integral keys int64 so that 3 and 3.0 name one key.
-func normKey(k any) any {
+// keyName is the state machine's name for a workload's key: namespaced by
+// workload, and with integral keys as int64 so that 3 and 3.0 name one key.
+func keyName(workload string, k any) string {
 	if i, ok := history.Int(k); ok {
-		return i
+		k = i
 	}
-	return k
+	return workload + ":" + history.Format(k)
 }
 
 // complete turns the result of c into op's completion. Definite refusals
@@ -204,7 +205,7 @@ func setup(ctx context.Context, cc *ClientConfig, call invoker) error {
 	if cc.Workload != WorkloadBank {
 		return nil
 	}
-	init := command{Op: opBankInit, Key: WorkloadBank + ":nil", Ints: cc.Accounts, A: cc.TotalAmount}
+	init := command{Op: opBankInit, Key: keyName(WorkloadBank, nil), Ints: cc.Accounts, A: cc.TotalAmount}
 	for {
 		res := call(ctx, init)
 		if res.Err == "" && res.Indef == "" {

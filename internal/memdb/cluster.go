@@ -125,7 +125,7 @@ func (c *Cluster) StartNode(node string) error {
 		return nil
 	}
 	s.incarnation++
-	rep, err := newReplica(node, c.nodes, c.cfg, &c.net, s.st, s.gate, s.incarnation)
+	rep, err := newReplica(node, c.nodes, c.cfg, &c.net, s.st, s.gate, s.incarnation, false)
 	if err != nil {
 		return err
 	}

@@ -301,7 +301,7 @@ func TestLinearizableUnderFaults(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); faults(ctx, t, cl, 1, 150*time.Millisecond) }()
-	recs := runOps(context.Background(), cs, 4*time.Second, time.Millisecond, registerGen(10, 150, 0), 2)
+	recs := runOps(context.Background(), cs, 3*time.Second, time.Millisecond, registerGen(10, 150, 0), 2)
 	cancel()
 	<-done
 	bad, undecided := linearizable(recs)
@@ -340,18 +340,21 @@ func findAnomaly(t testing.TB, cfg Config, max, gap time.Duration, seed uint64) 
 }
 
 func TestBugs(t *testing.T) {
+	// Default settings, except that leadership changes every 200ms instead
+	// of every second, so that lost writes show within seconds reliably
+	// (TestSoakDetectionRate measures the defaults).
 	tests := []struct {
-		bug  Bug
+		cfg  Config
 		max  time.Duration
 		want bool
 	}{
-		{BugNone, 3 * time.Second, false},
-		{BugStaleReads, 3 * time.Second, true},
-		{BugLostWrites, 8 * time.Second, true},
+		{Config{Bug: BugNone, LeaderChangeEvery: 200 * time.Millisecond}, 2 * time.Second, false},
+		{Config{Bug: BugStaleReads}, 3 * time.Second, true},
+		{Config{Bug: BugLostWrites, LeaderChangeEvery: 200 * time.Millisecond}, 6 * time.Second, true},
 	}
 	for _, tt := range tests {
-		t.Run(string(tt.bug), func(t *testing.T) {
-			after, what := findAnomaly(t, Config{Bug: tt.bug}, tt.max, time.Millisecond, 1)
+		t.Run(string(tt.cfg.Bug), func(t *testing.T) {
+			after, what := findAnomaly(t, tt.cfg, tt.max, time.Millisecond, 1)
 			if after > 0 {
 				t.Logf("anomaly after %v (%s)", after, what)
 			} else {

@@ -42,12 +42,47 @@ func registerGen(threads int, opsPerKey, keyBase int64) gen {
 	}
 }
 
-// runOps drives the clients (one per thread) for dur, each pausing a random
-// time up to 2*gap between ops, and returns what they saw.
+// mixGen is the register workload of Faultline's workload package: every
+// thread picks read, write or cas (1:1:1), opsPerKey ops per key.
+func mixGen(opsPerKey, keyBase int64) gen {
+	return func(rng *rand.Rand, _ int, n int64) history.Op {
+		op := history.Op{Type: history.Invoke, Key: keyBase + n/opsPerKey}
+		switch rng.IntN(3) {
+		case 0:
+			op.F = "read"
+		case 1:
+			op.F, op.Value = "write", rng.Int64N(5)
+		default:
+			op.F, op.Value = "cas", []any{rng.Int64N(5), rng.Int64N(5)}
+		}
+		return op
+	}
+}
+
+// runOps drives the clients (one per thread) for dur and returns what they
+// saw. With gap > 0 each thread pauses a random time up to 2*gap after each
+// op; with gap < 0 ops of all threads start a random time up to 2*|gap|
+// apart (Jepsen's stagger on the total rate).
 func runOps(ctx context.Context, clients []client.Client, dur, gap time.Duration, g gen, seed uint64) []rec {
 	ctx, cancel := context.WithTimeout(ctx, dur)
 	defer cancel()
 	start := time.Now()
+	var pmu sync.Mutex
+	next := start
+	prng := rand.New(rand.NewPCG(seed, 99))
+	pace := func() {
+		pmu.Lock()
+		slot := next
+		if now := time.Now(); now.After(slot) {
+			slot = now
+		}
+		next = slot.Add(time.Duration(prng.Int64N(int64(-2 * gap))))
+		pmu.Unlock()
+		select {
+		case <-time.After(time.Until(slot)):
+		case <-ctx.Done():
+		}
+	}
 	var n atomic.Int64
 	var mu sync.Mutex
 	var out []rec
@@ -57,6 +92,11 @@ func runOps(ctx context.Context, clients []client.Client, dur, gap time.Duration
 			rng := rand.New(rand.NewPCG(seed, uint64(i)))
 			var mine []rec
 			for ctx.Err() == nil {
+				if gap < 0 {
+					if pace(); ctx.Err() != nil {
+						break
+					}
+				}
 				op := g(rng, i, n.Add(1)-1)
 				op.Process = i
 				r := rec{thread: i, in: op, call: int64(time.Since(start))}

@@ -30,6 +30,7 @@ const (
 	errNotLeader    = "not-leader"
 	errNoLeader     = "no-leader"
 	errNodeDown     = "node-down"
+	errNotSent      = "not-sent" // the replica did not take the request in time
 	errCASMismatch  = "cas-mismatch"
 	errEmpty        = "empty"
 	errInsufficient = "insufficient-funds"

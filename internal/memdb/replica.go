@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -103,10 +105,22 @@ type answer struct {
 	res result
 }
 
+// syncJob is work for the syncer: write recs, fsync if asked, then send out
+// and release answers.
+type syncJob struct {
+	seq     uint64
+	recs    []record
+	fsync   bool
+	out     []*message
+	answers []answer
+}
+
+type jobMark struct{ seq, last uint64 }
+
 const (
 	maxBatch   = 1024 // entries per append message
 	maxBatches = 16   // append messages per follower and step
-	batchSize  = 16   // entries a follower applies (or a lost-writes leader ships) at once
+	batchSize  = 16   // committed entries after which a follower applies without waiting for Lag
 )
 
 // replica is one member of the cluster: a Raft-style state machine driven
@@ -126,9 +140,22 @@ type replica struct {
 	// persistent state (written to st before anything depends on it)
 	term     uint64
 	vote     string
-	log      []entry // log[0] is a sentinel
-	saveFrom uint64  // first log index not yet written to st, 0 if none
-	dirty    bool    // st has writes that are not synced
+	log      []entry  // log[0] is a sentinel
+	saveFrom uint64   // first log index not yet recorded, 0 if none
+	pending  []record // changes not yet handed to st
+	durable  uint64   // the log is synced up to here
+	syncAt   time.Time
+
+	// With a syncer (networked mode) a goroutine writes and fsyncs records
+	// off the loop and only then sends the messages and answers that
+	// depend on them; without one (in-process) the loop syncs itself.
+	syncer   chan syncJob
+	jobs     []jobMark     // jobs handed over and not known done
+	jobSeq   uint64        // last job handed over
+	jobsDone atomic.Uint64 // last job done, set by the syncer
+	wake     chan struct{} // the syncer finished a job
+	syncErr  chan error
+	stop     <-chan struct{}
 
 	// volatile state
 	now        time.Time
@@ -144,7 +171,6 @@ type replica struct {
 	held       []*request          // requests waiting for a leader to be known
 	fwdID      uint64
 	sweepAt    time.Time
-	syncAt     time.Time // lost-writes: next lazy sync
 
 	// leader state
 	next, match, acked map[string]uint64
@@ -154,7 +180,7 @@ type replica struct {
 	round              bool   // reads want a round in this step
 	beat               bool   // a heartbeat is due in this step
 	lastBeat           time.Time
-	termStart          uint64 // index of this term's first entry
+	termStart          uint64    // index of this term's first entry
 	shipAt             time.Time // lost-writes: when entries next travel
 	checkAt            time.Time
 	changeAt           time.Time
@@ -169,7 +195,9 @@ type replica struct {
 	matchBuf []uint64
 }
 
-func newReplica(id string, nodes []string, cfg Config, tr transport, st storage, g *gate, incarnation uint64) (*replica, error) {
+// newReplica loads a replica from st. With async, run syncs st in a
+// goroutine of its own instead of in the loop.
+func newReplica(id string, nodes []string, cfg Config, tr transport, st storage, g *gate, incarnation uint64, async bool) (*replica, error) {
 	p, err := st.load()
 	if err != nil {
 		return nil, err
@@ -185,6 +213,10 @@ func newReplica(id string, nodes []string, cfg Config, tr transport, st storage,
 		term:   p.term, vote: p.vote, log: p.log,
 		sm:  newMachine(),
 		fwd: map[uint64]*request{},
+	}
+	r.durable = r.last()
+	if async {
+		r.syncer, r.wake, r.syncErr = make(chan syncJob, 1024), make(chan struct{}, 1), make(chan error, 1)
 	}
 	for _, n := range nodes {
 		if n != id {
@@ -213,7 +245,7 @@ func (r *replica) submit(ctx context.Context, cmd command) result {
 	case <-r.done:
 		return result{Err: errNodeDown}
 	case <-ctx.Done():
-		return result{Err: errNodeDown} // never handed over: it did not happen
+		return result{Err: errNotSent} // never handed over: it did not happen
 	}
 	select {
 	case res := <-req.done:
@@ -233,6 +265,12 @@ func (r *replica) submit(ctx context.Context, cmd command) result {
 // run is the replica's event loop; it returns when ctx ends or storage fails.
 func (r *replica) run(ctx context.Context) error {
 	defer close(r.done)
+	r.stop = ctx.Done()
+	if r.syncer != nil {
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		wg.Go(func() { r.syncLoop(ctx) })
+	}
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
 	r.now = time.Now()
@@ -249,6 +287,10 @@ func (r *replica) run(ctx context.Context) error {
 			r.now = time.Now()
 			r.handle(ev)
 		case <-tick.C:
+		case <-r.wake:
+		case err := <-r.syncErr:
+			r.cfg.Logger.Error("memdb: storage failed, replica stops", "node", r.id, "err", err)
+			return fmt.Errorf("memdb: node %s: %w", r.id, err)
 		}
 		r.now = time.Now()
 	drain:
@@ -298,8 +340,7 @@ func (r *replica) resetElection() {
 }
 
 func (r *replica) persistState() {
-	r.st.write(record{Term: r.term, Vote: r.vote})
-	r.dirty = true
+	r.pending = append(r.pending, record{Term: r.term, Vote: r.vote})
 }
 
 // appendLog appends entries at the end of the log.
@@ -320,14 +361,20 @@ func (r *replica) truncate(i uint64) {
 	if r.commit >= i {
 		r.commit = i - 1
 	}
+	r.durable = min(r.durable, i-1)
+	for k := range r.jobs { // jobs in flight wrote entries that are now gone
+		r.jobs[k].last = min(r.jobs[k].last, i-1)
+	}
 	for k := range r.marks {
 		r.marks[k].idx = min(r.marks[k].idx, i-1)
 	}
 	if r.applied >= i {
 		// Only the bugs let applied entries vanish: rebuild the state.
+		lvl := slog.LevelWarn
 		if r.cfg.Bug == BugNone {
-			r.cfg.Logger.Error("memdb: BUG: truncating applied entries", "node", r.id, "from", i, "applied", r.applied)
+			lvl = slog.LevelError // a safety violation in our own Raft
 		}
+		r.cfg.Logger.Log(context.Background(), lvl, "memdb: applied entries truncated", "node", r.id, "from", i, "lost", r.applied-i+1)
 		r.sm, r.applied = newMachine(), 0
 		r.applyTo(i - 1)
 	}
@@ -571,22 +618,15 @@ func (r *replica) step() error {
 	if r.role == leader {
 		r.replicate()
 	}
-	if r.saveFrom != 0 {
-		r.st.write(record{From: r.saveFrom, Entries: r.log[r.saveFrom:]})
-		r.saveFrom, r.dirty = 0, true
-	}
-	if r.cfg.Bug == BugLostWrites {
-		if !now.Before(r.syncAt) { // the bug: sync only now and then
-			r.syncAt = now.Add(time.Second)
-			if err := r.st.sync(); err != nil {
-				return err
-			}
-		}
-	} else if r.dirty {
-		if err := r.st.sync(); err != nil {
+	fsync := r.record()
+	if r.syncer == nil {
+		if err := r.syncInline(fsync); err != nil {
 			return err
 		}
-		r.dirty = false
+	}
+	for len(r.jobs) > 0 && r.jobs[0].seq <= r.jobsDone.Load() {
+		r.durable = r.jobs[0].last
+		r.jobs = r.jobs[1:]
 	}
 	if r.role == leader {
 		r.advanceCommit()
@@ -598,12 +638,77 @@ func (r *replica) step() error {
 	if !now.Before(r.sweepAt) {
 		r.sweep()
 	}
+	if r.syncer != nil {
+		r.handOver(fsync)
+	}
 	for _, m := range r.out {
 		r.tr.send(m)
 	}
 	clear(r.out)
 	r.out = r.out[:0]
-	for _, a := range r.answers {
+	r.release(r.answers)
+	clear(r.answers)
+	r.answers = r.answers[:0]
+	return nil
+}
+
+// record turns the step's log changes into a storage record and reports
+// whether the pending records must be synced now.
+func (r *replica) record() (fsync bool) {
+	if r.saveFrom != 0 {
+		r.pending = append(r.pending, record{From: r.saveFrom, Entries: r.log[r.saveFrom:]})
+		r.saveFrom = 0
+	}
+	if r.cfg.Bug == BugLostWrites { // the bug: sync only now and then
+		if fsync = !r.now.Before(r.syncAt); fsync {
+			r.syncAt = r.now.Add(time.Second)
+		}
+		return fsync
+	}
+	return len(r.pending) > 0
+}
+
+func (r *replica) syncInline(fsync bool) error {
+	for _, rec := range r.pending {
+		r.st.write(rec)
+	}
+	r.pending = r.pending[:0]
+	if !fsync {
+		return nil
+	}
+	if err := r.st.sync(); err != nil {
+		return err
+	}
+	r.durable = r.last()
+	return nil
+}
+
+// handOver gives the syncer the step's records and, unless the bug answers
+// before syncing, the messages and answers, which must also wait behind
+// jobs still in flight.
+func (r *replica) handOver(fsync bool) {
+	lazy := r.cfg.Bug == BugLostWrites
+	waiting := !lazy && len(r.jobs) > 0 && (len(r.out) > 0 || len(r.answers) > 0)
+	if len(r.pending) == 0 && !fsync && !waiting {
+		return
+	}
+	r.jobSeq++
+	job := syncJob{seq: r.jobSeq, recs: r.pending, fsync: fsync}
+	if !lazy {
+		job.out, job.answers = r.out, r.answers
+		r.out, r.answers = nil, nil
+	}
+	r.pending = nil
+	r.jobs = append(r.jobs, jobMark{r.jobSeq, r.last()})
+	select {
+	case r.syncer <- job:
+	case <-r.stop: // stopping: the job is lost, as in a crash
+	}
+}
+
+// release hands answers to local clients or back to the forwarding peer.
+func (r *replica) release(as []answer) {
+	for _, a := range as {
 		if a.req.done != nil {
 			a.req.done <- a.res
 		} else {
@@ -611,9 +716,37 @@ func (r *replica) step() error {
 			r.tr.send(&message{Kind: mForwardReply, From: r.id, To: a.req.from, ReqID: a.req.id, Res: &res})
 		}
 	}
-	clear(r.answers)
-	r.answers = r.answers[:0]
-	return nil
+}
+
+// syncLoop is the syncer: it persists jobs in order and releases what
+// waited for them. It stops, dropping queued jobs (a crash), when ctx ends.
+func (r *replica) syncLoop(ctx context.Context) {
+	for {
+		var job syncJob
+		select {
+		case <-ctx.Done():
+			return
+		case job = <-r.syncer:
+		}
+		for _, rec := range job.recs {
+			r.st.write(rec)
+		}
+		if job.fsync {
+			if err := r.st.sync(); err != nil {
+				r.syncErr <- err
+				return
+			}
+		}
+		for _, m := range job.out {
+			r.tr.send(m)
+		}
+		r.release(job.answers)
+		r.jobsDone.Store(job.seq)
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (r *replica) leaderTimers() {
@@ -669,9 +802,8 @@ func (r *replica) leaderTimers() {
 func (r *replica) replicate() {
 	ship := true
 	if r.cfg.Bug == BugLostWrites {
-		// The bug: entries travel in lazy batches (with a heartbeat, or
-		// once batchSize have gathered), and not at all once the leader
-		// hands over.
+		// The bug: entries travel in lazy batches, one every Lag±Jitter,
+		// and not at all once the leader hands over.
 		ship = !r.now.Before(r.shipAt) && r.transferTo == ""
 		if ship {
 			r.shipAt = r.now.Add(r.lagSample())
@@ -712,7 +844,7 @@ func (r *replica) advanceCommit() {
 	if r.cfg.Bug == BugLostWrites {
 		return // commit already follows the end of the log
 	}
-	ms := append(r.matchBuf[:0], r.last())
+	ms := append(r.matchBuf[:0], r.durable)
 	for _, p := range r.peers {
 		ms = append(ms, r.match[p])
 	}

@@ -1,7 +1,9 @@
 package memdb
 
 import (
+	"context"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -43,9 +45,9 @@ func testReplica(t *testing.T, id string, bug Bug, term uint64, log []entry) (*r
 		t.Fatal(err)
 	}
 	st := newMemStorage()
-	st.durable = persisted{term: term, log: log}
+	st.durable = []record{{Term: term}, {From: 1, Entries: log[1:]}}
 	tr := &capture{}
-	r, err := newReplica(id, []string{"n1", "n2", "n3"}, cfg, tr, st, nil, 0)
+	r, err := newReplica(id, []string{"n1", "n2", "n3"}, cfg, tr, st, nil, 0, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +107,8 @@ func TestAppendEntries(t *testing.T) {
 			if got := logTerms(r.log); !slices.Equal(got, tt.wantLog) {
 				t.Errorf("log %v, want %v", got, tt.wantLog)
 			}
-			if got := logTerms(st.durable.log); !slices.Equal(got, tt.wantLog) {
-				t.Errorf("persisted log %v, want %v", got, tt.wantLog)
+			if p, _ := st.load(); !slices.Equal(logTerms(p.log), tt.wantLog) {
+				t.Errorf("persisted log %v, want %v", logTerms(p.log), tt.wantLog)
 			}
 			if r.commit != tt.wantCmt || r.applied != tt.wantCmt {
 				t.Errorf("commit %d applied %d, want %d", r.commit, r.applied, tt.wantCmt)
@@ -157,8 +159,8 @@ func TestVote(t *testing.T) {
 			if m.Kind != mVoteReply || m.OK != tt.wantGranted {
 				t.Fatalf("reply %+v, want granted=%v", m, tt.wantGranted)
 			}
-			if tt.wantGranted && (st.durable.vote != "n1" || st.durable.term != tt.term) {
-				t.Errorf("vote not persisted before the reply: %+v", st.durable)
+			if p, _ := st.load(); tt.wantGranted && (p.vote != "n1" || p.term != tt.term) {
+				t.Errorf("vote not persisted before the reply: term %d vote %q", p.term, p.vote)
 			}
 		})
 	}
@@ -303,4 +305,114 @@ func TestTruncatingAppliedEntriesRebuildsState(t *testing.T) {
 	if r.applied != 2 || r.sm.regs["k"] != 9 {
 		t.Fatalf("after truncation applied %d value %d, want 2 and 9", r.applied, r.sm.regs["k"])
 	}
+}
+
+// gatedStorage is memory storage whose sync waits for a token.
+type gatedStorage struct {
+	*memStorage
+	tokens chan struct{}
+}
+
+func (g gatedStorage) sync() error {
+	<-g.tokens
+	return g.memStorage.sync()
+}
+
+// lockedCapture is a capture transport safe for the syncer goroutine.
+type lockedCapture struct {
+	mu   sync.Mutex
+	msgs []*message
+}
+
+func (c *lockedCapture) send(m *message) {
+	c.mu.Lock()
+	c.msgs = append(c.msgs, m)
+	c.mu.Unlock()
+}
+
+func (c *lockedCapture) replies() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, m := range c.msgs {
+		if m.Kind == mAppendReply {
+			n++
+		}
+	}
+	return n
+}
+
+func TestSyncerHoldsAnswersUntilSynced(t *testing.T) {
+	cfg, _ := Config{ElectionTimeout: 20 * time.Millisecond, HeartbeatInterval: 5 * time.Millisecond}.withDefaults()
+	st := gatedStorage{newMemStorage(), make(chan struct{})}
+	tr := &lockedCapture{}
+	r, err := newReplica("n1", []string{"n1"}, cfg, tr, st, nil, 0, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.run(ctx)
+	feed := func(n int) {
+		for range n {
+			select {
+			case st.tokens <- struct{}{}:
+			case <-time.After(2 * time.Second):
+				t.Fatal("no sync requested")
+			}
+		}
+	}
+	// Let the single node elect itself and commit its no-op.
+	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer wcancel()
+	go func() {
+		for wctx.Err() == nil {
+			select {
+			case st.tokens <- struct{}{}:
+			case <-wctx.Done():
+			}
+		}
+	}()
+	if res := r.submit(wctx, command{Op: opRegWrite, Key: "k", A: 1}); res.Err != "" || res.Indef != "" {
+		t.Fatalf("first write: %+v", res)
+	}
+	wcancel()
+	time.Sleep(10 * time.Millisecond) // the feeder has stopped
+
+	done := make(chan result, 1)
+	go func() { done <- r.submit(ctx, command{Op: opRegWrite, Key: "k", A: 2}) }()
+	select {
+	case res := <-done:
+		t.Fatalf("write acknowledged before its entry was synced: %+v", res)
+	case <-time.After(100 * time.Millisecond):
+	}
+	feed(1)
+	select {
+	case res := <-done:
+		if res.Err != "" || res.Indef != "" {
+			t.Fatalf("write: %+v", res)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("write not acknowledged after the sync")
+	}
+}
+
+func TestSyncerHoldsFollowerAcks(t *testing.T) {
+	cfg, _ := Config{ElectionTimeout: time.Hour, HeartbeatInterval: time.Minute}.withDefaults()
+	st := gatedStorage{newMemStorage(), make(chan struct{})}
+	tr := &lockedCapture{}
+	r, err := newReplica("n2", []string{"n1", "n2", "n3"}, cfg, tr, st, nil, 0, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.run(ctx)
+	r.deliver(&message{Kind: mAppend, From: "n1", To: "n2", Term: 1, Entries: terms(1, 1)[1:]})
+	time.Sleep(100 * time.Millisecond)
+	if n := tr.replies(); n != 0 {
+		t.Fatalf("%d acks sent before the entries were synced", n)
+	}
+	st.tokens <- struct{}{}
+	waitFor(t, "the ack after the sync", 2*time.Second, func() bool { return tr.replies() == 1 })
 }

@@ -102,7 +102,7 @@ func Serve(ctx context.Context, cfg ServerConfig) error {
 	defer cancel()
 	s := &server{node: cfg.Node, hook: cfg.hook, conns: map[net.Conn]bool{}}
 	tr := &tcpNet{links: map[string]*peerLink{}}
-	rep, err := newReplica(cfg.Node, nodes, rc, tr, st, nil, uint64(time.Now().UnixNano()))
+	rep, err := newReplica(cfg.Node, nodes, rc, tr, st, nil, uint64(time.Now().UnixNano()), true)
 	if err != nil {
 		ln.Close()
 		return err

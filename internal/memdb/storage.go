@@ -55,26 +55,34 @@ type storage interface {
 	close() error
 }
 
-// memStorage is the storage of in-process replicas.
+// memStorage is the storage of in-process replicas: it keeps the records
+// (with their own copy of the entries, so that the replica's outgrown log
+// arrays can be freed) and replays them on load.
 type memStorage struct {
 	mu      sync.Mutex
-	durable persisted
+	durable []record
 	pending []record
 }
 
-func newMemStorage() *memStorage {
-	return &memStorage{durable: persisted{log: []entry{{}}}}
-}
+func newMemStorage() *memStorage { return &memStorage{} }
 
 func (s *memStorage) load() (persisted, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.durable
-	p.log = slices.Clone(p.log)
+	p := persisted{log: []entry{{}}}
+	for i := range s.durable {
+		if err := p.apply(&s.durable[i]); err != nil {
+			return p, err
+		}
+	}
+	// Keep the replayed state as two records: later loads stay cheap.
+	s.durable = []record{{Term: p.term, Vote: p.vote}, {From: 1, Entries: p.log[1:]}}
+	p.log = slices.Clone(p.log) // the replica's log must not share this array
 	return p, nil
 }
 
 func (s *memStorage) write(r record) {
+	r.Entries = slices.Clone(r.Entries)
 	s.mu.Lock()
 	s.pending = append(s.pending, r)
 	s.mu.Unlock()
@@ -82,13 +90,9 @@ func (s *memStorage) write(r record) {
 
 func (s *memStorage) sync() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := range s.pending {
-		if err := s.durable.apply(&s.pending[i]); err != nil {
-			return err
-		}
-	}
+	s.durable = append(s.durable, s.pending...)
 	s.pending = s.pending[:0]
+	s.mu.Unlock()
 	return nil
 }
 

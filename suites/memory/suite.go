@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/cli"
 	"github.com/faultline/faultline/internal/memdb"
+	"github.com/faultline/faultline/nemesis/combined"
+	"github.com/faultline/faultline/netfault"
 	"github.com/faultline/faultline/workload"
 )
 
@@ -16,8 +19,8 @@ import (
 func Suite() cli.Suite {
 	return cli.Suite{
 		Name:      "memory",
-		Help:      "Faultline's own replicated key-value store, in-process; no set-up needed",
-		Workloads: workload.Names(),
+		Help:      "Faultline's own replicated key-value store, in-process; no set-up needed; faults: partition, kill, pause",
+		Workloads: memdb.Workloads(),
 		Flags: []cli.Flag{
 			{Name: "bug", Default: "none", Usage: "bug built into the store: none, stale-reads or lost-writes"},
 			{Name: "rate", Default: strconv.Itoa(workload.DefaultRate), Usage: "total client operations per second (negative: unlimited)"},
@@ -27,7 +30,7 @@ func Suite() cli.Suite {
 	}
 }
 
-func newTest(_ context.Context, o *cli.Options) (*faultline.Test, func(), error) {
+func newTest(ctx context.Context, o *cli.Options) (*faultline.Test, func(), error) {
 	bug, err := memdb.ParseBug(o.Option("bug", "none"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: --bug: %v", faultline.ErrConfig, err)
@@ -35,9 +38,6 @@ func newTest(_ context.Context, o *cli.Options) (*faultline.Test, func(), error)
 	rate, err := strconv.ParseFloat(o.Option("rate", strconv.Itoa(workload.DefaultRate)), 64)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: --rate %q is not a number", faultline.ErrConfig, o.Option("rate", ""))
-	}
-	if o.Nemesis != "" && o.Nemesis != "none" {
-		return nil, nil, fmt.Errorf("%w: --nemesis %s: the in-process memory store takes no faults yet; use --nemesis none", faultline.ErrConfig, o.Nemesis)
 	}
 	if o.Cluster != "" {
 		return nil, nil, fmt.Errorf("%w: --cluster %s: the memory store runs in-process; drop --cluster", faultline.ErrConfig, o.Cluster)
@@ -48,6 +48,13 @@ func newTest(_ context.Context, o *cli.Options) (*faultline.Test, func(), error)
 	}
 	d := memdb.NewInProcessDB(memdb.Config{Bug: bug, Seed: o.Seed})
 	cl := memdb.NewInProcessClient(d, memdb.ClientConfig{Workload: o.Workload})
+	// Faults act on the replicas themselves: partitions cut the in-memory
+	// links between them, kills and pauses stop them.
+	pkg, err := cli.Faults(ctx, o, combined.Options{DB: d, Net: memNet{d}}, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	gen, final := cli.Schedule(w, pkg, recoveryTime)
 	name := "memory-" + o.Workload
 	if bug != memdb.BugNone {
 		name += "-" + string(bug)
@@ -60,13 +67,27 @@ func newTest(_ context.Context, o *cli.Options) (*faultline.Test, func(), error)
 		Seed:           o.Seed,
 		DB:             d,
 		Client:         cl,
-		Generator:      clientsOnly(w),
-		FinalGenerator: finalOnly(w),
-		Checker:        workload.Standard(w.Checker),
+		Nemesis:        pkg.Nemesis,
+		Generator:      gen,
+		FinalGenerator: final,
+		Checker:        workload.Standard(w.Checker, pkg.Perf...),
 		Options:        map[string]string{"bug": string(bug), "rate": o.Option("rate", "")},
 	}
 	return t, nil, nil
 }
+
+// recoveryTime is how long the replicas get to elect a leader and catch up
+// after the faults are healed, before the final reads.
+const recoveryTime = 2 * time.Second
+
+// memNet cuts the in-memory links between replicas for partitions.
+type memNet struct{ d *memdb.InProcessDB }
+
+func (m memNet) Drop(ctx context.Context, g netfault.Grudge) error {
+	return m.d.Partition(ctx, nil, g)
+}
+
+func (m memNet) Heal(ctx context.Context) error { return m.d.Heal(ctx, nil) }
 
 // rebuildChecker gives `analyze` the checker of a stored memory run.
 func rebuildChecker(wl string, rec faultline.TestRecord) (checker.Checker, error) {

@@ -8,7 +8,6 @@ import (
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/cli"
-	"github.com/faultline/faultline/workload"
 )
 
 func options(wl string, set map[string]string) *cli.Options {
@@ -45,7 +44,7 @@ func runWorkload(t *testing.T, wl string, set map[string]string) *faultline.Resu
 
 // Every workload runs end to end against the correct store and is valid.
 func TestEveryWorkloadValidWithoutBug(t *testing.T) {
-	for _, wl := range workload.Names() {
+	for _, wl := range Suite().Workloads {
 		t.Run(wl, func(t *testing.T) {
 			res := runWorkload(t, wl, nil)
 			if res.Valid != checker.Valid {
@@ -74,8 +73,12 @@ func TestBadOptions(t *testing.T) {
 		}
 	}
 	o := options("register", nil)
-	o.Nemesis = "partition"
+	o.Nemesis = "packet"
 	if _, _, err := newTest(context.Background(), o); err == nil {
-		t.Error("a nemesis was accepted for the in-process store")
+		t.Error("packet faults were accepted for the in-process store, which has no network to shape")
+	}
+	o.Nemesis = "flood"
+	if _, _, err := newTest(context.Background(), o); err == nil {
+		t.Error("an unknown fault was accepted")
 	}
 }

@@ -1,0 +1,459 @@
+package elle
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/big"
+	"sort"
+	"strings"
+
+	"github.com/faultline/faultline/history"
+)
+
+// txnKind is how a transaction ended.
+type txnKind uint8
+
+const (
+	kindOK   txnKind = iota // it committed
+	kindInfo                // unknown: it may have committed
+	kindFail                // it did not commit
+)
+
+func (k txnKind) String() string {
+	switch k {
+	case kindOK:
+		return "ok"
+	case kindInfo:
+		return "info"
+	}
+	return "fail"
+}
+
+// mopKind is the function of a micro-operation.
+type mopKind uint8
+
+const (
+	mopAppend mopKind = iota
+	mopRead
+	mopWrite
+)
+
+// mop is one micro-operation, with its key and value interned. For an
+// append, v is the element's id; for a register read or write, the value's
+// id; for a list read, v and n locate the read's elements in
+// parsed.elems (n = 0 for an empty read, -1 for a nil one).
+type mop struct {
+	kind mopKind
+	key  int32
+	v    int32
+	n    int32
+}
+
+// txn is one transaction: a completion (with its invocation when there is
+// one), or an invocation that never completed (taken as info).
+type txn struct {
+	pos    int32 // position of the completion in the history (of the invocation when pending)
+	inv    int32 // position of the invocation, or -1
+	kind   txnKind
+	proc   int32
+	m0, m1 int32 // its micro-ops are mops[m0:m1]
+}
+
+// vkey is a comparable stand-in for a history value: values that
+// history.Equal calls equal get the same vkey.
+type vkey struct {
+	kind uint8
+	n    int64
+	s    string
+}
+
+const (
+	vkNil uint8 = iota
+	vkInt
+	vkString
+	vkOther
+)
+
+func keyOf(v any) vkey {
+	switch x := v.(type) {
+	case nil:
+		return vkey{kind: vkNil}
+	case int64:
+		return vkey{kind: vkInt, n: x}
+	case string:
+		return vkey{kind: vkString, s: x}
+	case int:
+		return vkey{kind: vkInt, n: int64(x)}
+	case float64:
+		if x == math.Trunc(x) && x >= math.MinInt64 && x < math.MaxInt64 {
+			return vkey{kind: vkInt, n: int64(x)}
+		}
+	case *big.Int:
+		if x.IsInt64() {
+			return vkey{kind: vkInt, n: x.Int64()}
+		}
+	}
+	return vkey{kind: vkOther, s: canonical(v)}
+}
+
+// canonical renders v so that values equal under history.Equal render the
+// same (map and set entries sorted).
+func canonical(v any) string {
+	switch x := v.(type) {
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = canonical(e)
+		}
+		return "[" + strings.Join(parts, " ") + "]"
+	case history.Set:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = canonical(e)
+		}
+		sort.Strings(parts)
+		return "#{" + strings.Join(parts, " ") + "}"
+	case history.Map:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = canonical(e.Key) + " " + canonical(e.Val)
+		}
+		sort.Strings(parts)
+		return "{" + strings.Join(parts, ", ") + "}"
+	case float64:
+		if x == math.Trunc(x) && x >= math.MinInt64 && x < math.MaxInt64 {
+			return fmt.Sprint(int64(x))
+		}
+	case *big.Int:
+		return x.String()
+	}
+	return history.Format(v)
+}
+
+// interner numbers keys, and values within a key, densely from 0.
+type interner struct {
+	keyInts   map[int64]int32
+	keyOther  map[vkey]int32
+	keyVals   []any
+	valInts   map[[2]int64]int32
+	valOther  map[valKey]int32
+	valVals   []any
+	valKeyOf  []int32
+	nilValues []int32 // per key: id of the nil value, or -1
+	// small[k][v] is 1 + the id of the small non-negative integer v of key
+	// k (0: none yet): workloads number values 1, 2, 3... per key, so most
+	// lookups avoid the map.
+	small [][]int32
+	// smallKeys[k] is 1 + the id of the small non-negative integer key k.
+	smallKeys []int32
+}
+
+// maxSmallKey bounds the integer keys kept in the key table.
+const maxSmallKey = 1 << 22
+
+// maxSmall bounds the integer values kept in the per-key tables.
+const maxSmall = 1 << 12
+
+type valKey struct {
+	key int32
+	v   vkey
+}
+
+func newInterner() *interner {
+	return &interner{keyInts: map[int64]int32{}, keyOther: map[vkey]int32{}, valInts: map[[2]int64]int32{}, valOther: map[valKey]int32{}}
+}
+
+func (in *interner) key(k any) int32 {
+	if x, ok := k.(int64); ok {
+		if x >= 0 && x < maxSmallKey {
+			if int(x) < len(in.smallKeys) && in.smallKeys[x] > 0 {
+				return in.smallKeys[x] - 1
+			}
+			id := int32(len(in.keyVals))
+			in.keyVals = append(in.keyVals, k)
+			in.nilValues = append(in.nilValues, -1)
+			if int(x) >= len(in.smallKeys) {
+				grown := make([]int32, max(int(x)+1, 2*len(in.smallKeys), 64))
+				copy(grown, in.smallKeys)
+				in.smallKeys = grown
+			}
+			in.smallKeys[x] = id + 1
+			return id
+		}
+		if id, ok := in.keyInts[x]; ok {
+			return id
+		}
+		id := int32(len(in.keyVals))
+		in.keyInts[x] = id
+		in.keyVals = append(in.keyVals, k)
+		in.nilValues = append(in.nilValues, -1)
+		return id
+	}
+	vk := keyOf(k)
+	if vk.kind == vkInt {
+		return in.key(vk.n)
+	}
+	if id, ok := in.keyOther[vk]; ok {
+		return id
+	}
+	id := int32(len(in.keyVals))
+	in.keyOther[vk] = id
+	in.keyVals = append(in.keyVals, k)
+	in.nilValues = append(in.nilValues, -1)
+	return id
+}
+
+// val returns the id of value v of key k, and whether it is new.
+func (in *interner) val(k int32, v any) (int32, bool) {
+	if x, ok := v.(int64); ok {
+		if x >= 0 && x < maxSmall {
+			for int(k) >= len(in.small) {
+				in.small = append(in.small, nil)
+			}
+			tab := in.small[k]
+			if int(x) < len(tab) && tab[x] > 0 {
+				return tab[x] - 1, false
+			}
+			// Small values live only in the table.
+			id := int32(len(in.valVals))
+			in.valVals = append(in.valVals, v)
+			in.valKeyOf = append(in.valKeyOf, k)
+			if int(x) >= len(tab) {
+				grown := make([]int32, max(int(x)+1, 2*len(tab), 8))
+				copy(grown, tab)
+				tab = grown
+				in.small[k] = tab
+			}
+			tab[x] = id + 1
+			return id, true
+		}
+		return in.valMap(k, x, v)
+	}
+	if v == nil {
+		if id := in.nilValues[k]; id >= 0 {
+			return id, false
+		}
+		id := int32(len(in.valVals))
+		in.nilValues[k] = id
+		in.valVals = append(in.valVals, nil)
+		in.valKeyOf = append(in.valKeyOf, k)
+		return id, true
+	}
+	vk := keyOf(v)
+	if vk.kind == vkInt {
+		return in.val(k, vk.n)
+	}
+	key := valKey{k, vk}
+	if id, ok := in.valOther[key]; ok {
+		return id, false
+	}
+	id := int32(len(in.valVals))
+	in.valOther[key] = id
+	in.valVals = append(in.valVals, v)
+	in.valKeyOf = append(in.valKeyOf, k)
+	return id, true
+}
+
+// valMap interns the integer value x (v) of key k through the map.
+func (in *interner) valMap(k int32, x int64, v any) (int32, bool) {
+	ik := [2]int64{int64(k), x}
+	if id, ok := in.valInts[ik]; ok {
+		return id, false
+	}
+	id := int32(len(in.valVals))
+	in.valInts[ik] = id
+	in.valVals = append(in.valVals, v)
+	in.valKeyOf = append(in.valKeyOf, k)
+	return id, true
+}
+
+// workload says which micro-ops a history may contain.
+type workload uint8
+
+const (
+	listAppend workload = iota
+	rwRegister
+)
+
+func (w workload) String() string {
+	if w == listAppend {
+		return "list-append"
+	}
+	return "rw-register"
+}
+
+// parsed is a history cut into transactions with interned micro-ops.
+type parsed struct {
+	ops   []history.Op
+	txns  []txn
+	mops  []mop
+	elems []int32 // list-append read contents, by value id
+	in    *interner
+	// raw[i] is the micro-op list of txn i as it appeared (for reports).
+	raw [][]any
+}
+
+// errShape is a history the checker cannot analyse.
+type errShape struct {
+	op   history.Op
+	pos  int
+	what string
+}
+
+func (e *errShape) Error() string {
+	return fmt.Sprintf("op %d (%s): %s", e.op.Index, e.op.String(), e.what)
+}
+
+// parse pairs the client ops of a history into transactions (in order of
+// completion; invocations that never completed come last, as info) and
+// interns their micro-ops. Nemesis ops are ignored.
+func parse(ctx context.Context, ops []history.Op, w workload) (*parsed, error) {
+	p := &parsed{ops: ops, in: newInterner()}
+	open := map[int]int32{}
+	for i := range ops {
+		op := &ops[i]
+		if op.Process < 0 {
+			continue
+		}
+		if i&0xffff == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		switch op.Type {
+		case history.Invoke:
+			open[op.Process] = int32(i)
+		case history.OK, history.Info, history.Fail:
+			inv := int32(-1)
+			if j, ok := open[op.Process]; ok {
+				inv = j
+				delete(open, op.Process)
+			}
+			k := kindOK
+			if op.Type == history.Info {
+				k = kindInfo
+			} else if op.Type == history.Fail {
+				k = kindFail
+			}
+			p.txns = append(p.txns, txn{pos: int32(i), inv: inv, kind: k, proc: int32(op.Process)})
+		}
+	}
+	var pend []int32
+	for _, j := range open {
+		pend = append(pend, j)
+	}
+	sort.Slice(pend, func(a, b int) bool { return pend[a] < pend[b] })
+	for _, j := range pend {
+		p.txns = append(p.txns, txn{pos: j, inv: j, kind: kindInfo, proc: int32(ops[j].Process)})
+	}
+	p.raw = make([][]any, len(p.txns))
+	// Size the micro-op and element arrays once.
+	nm, ne := 0, 0
+	for t := range p.txns {
+		list, _ := p.value(&p.txns[t]).([]any)
+		nm += len(list)
+		if w == listAppend {
+			for _, m := range list {
+				if mv, ok := m.([]any); ok && len(mv) == 3 {
+					if l, ok := mv[2].([]any); ok {
+						ne += len(l)
+					}
+				}
+			}
+		}
+	}
+	p.mops = make([]mop, 0, nm)
+	p.elems = make([]int32, 0, ne)
+	for t := range p.txns {
+		if t&0xfff == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if err := p.parseTxn(int32(t), w); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// value returns the micro-ops of a transaction: its completion's value, or
+// its invocation's when the completion carries none.
+func (p *parsed) value(t *txn) any {
+	v := p.ops[t.pos].Value
+	if v == nil && t.inv >= 0 {
+		v = p.ops[t.inv].Value
+	}
+	return v
+}
+
+func (p *parsed) parseTxn(t int32, w workload) error {
+	tx := &p.txns[t]
+	op := &p.ops[tx.pos]
+	val := p.value(tx)
+	tx.m0 = int32(len(p.mops))
+	defer func() { tx.m1 = int32(len(p.mops)) }()
+	if val == nil {
+		return nil
+	}
+	list, ok := val.([]any)
+	if !ok {
+		return &errShape{op: *op, pos: int(tx.pos), what: fmt.Sprintf("value %s is not a list of micro-ops", history.Format(val))}
+	}
+	p.raw[t] = list
+	for mi, m := range list {
+		mv, ok := m.([]any)
+		if !ok || len(mv) < 2 || len(mv) > 3 {
+			return &errShape{op: *op, pos: int(tx.pos), what: fmt.Sprintf("micro-op %d, %s, is not [f key value]", mi, history.Format(m))}
+		}
+		f, _ := mv[0].(string)
+		var v any
+		if len(mv) == 3 {
+			v = mv[2]
+		}
+		key := p.in.key(mv[1])
+		switch {
+		case w == listAppend && f == "append":
+			id, _ := p.in.val(key, v)
+			p.mops = append(p.mops, mop{kind: mopAppend, key: key, v: id})
+		case w == listAppend && f == "r":
+			var elems []any
+			switch x := v.(type) {
+			case nil:
+			case []any:
+				elems = x
+			default:
+				return &errShape{op: *op, pos: int(tx.pos), what: fmt.Sprintf("micro-op %d reads %s, which is not a list", mi, history.Format(v))}
+			}
+			start := int32(len(p.elems))
+			for _, e := range elems {
+				id, _ := p.in.val(key, e)
+				p.elems = append(p.elems, id)
+			}
+			n := int32(len(elems))
+			if v == nil {
+				n = -1 // not observed (an info op's read), unlike an empty read
+			}
+			p.mops = append(p.mops, mop{kind: mopRead, key: key, v: start, n: n})
+		case w == rwRegister && (f == "w" || f == "r"):
+			id, _ := p.in.val(key, v)
+			k := mopWrite
+			if f == "r" {
+				k = mopRead
+			}
+			p.mops = append(p.mops, mop{kind: k, key: key, v: id})
+		default:
+			want := `"append" or "r"`
+			if w == rwRegister {
+				want = `"w" or "r"`
+			}
+			return &errShape{op: *op, pos: int(tx.pos), what: fmt.Sprintf("micro-op %d, %s, is not %s (the %s workload)", mi, history.Format(m), want, w)}
+		}
+	}
+	return nil
+}
+
+// read returns the elements a list read observed (none for a nil read).
+func (p *parsed) read(m *mop) []int32 {
+	if m.n <= 0 {
+		return nil
+	}
+	return p.elems[m.v : m.v+m.n]
+}

@@ -1,0 +1,263 @@
+package etcd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/faultline/faultline"
+	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/cli"
+	"github.com/faultline/faultline/cluster"
+	"github.com/faultline/faultline/nemesis/combined"
+	"github.com/faultline/faultline/workload"
+)
+
+// Suite option names (flags --read-mode, --etcd-version, --etcd-binary,
+// --rate; --option cluster-name=NAME picks the netns cluster).
+const (
+	OptReadMode    = "read-mode"
+	OptVersion     = "etcd-version"
+	OptBinary      = "etcd-binary"
+	OptRate        = "rate"
+	OptClusterName = "cluster-name"
+)
+
+// Suite is the command-line suite for --db etcd.
+func Suite() cli.Suite {
+	return cli.Suite{
+		Name:      "etcd",
+		Help:      "etcd (Debian's etcd-server, a given binary, or a version built from the Go module proxy) on a local netns cluster",
+		Workloads: Workloads(),
+		Flags: []cli.Flag{
+			{Name: OptReadMode, Default: string(Linearizable), Usage: "how reads are served: linearizable or serializable (may be stale)"},
+			{Name: OptVersion, Default: "", Usage: "build this etcd version (e.g. 3.7.3) from the Go module proxy once, cached, instead of Debian's etcd-server"},
+			{Name: OptBinary, Default: "", Usage: "use this etcd binary instead of Debian's etcd-server"},
+			{Name: OptRate, Default: strconv.Itoa(workload.DefaultRate), Usage: "total client operations per second (negative: unlimited)"},
+		},
+		Test:    NewTest,
+		Checker: RebuildChecker,
+	}
+}
+
+// settings are the suite's parsed options.
+type settings struct {
+	readMode    ReadMode
+	version     string
+	binary      string
+	rate        float64
+	clusterName string
+}
+
+func parseSettings(o *cli.Options) (settings, error) {
+	var s settings
+	var err error
+	if s.readMode, err = ParseReadMode(o.Option(OptReadMode, string(Linearizable))); err != nil {
+		return s, fmt.Errorf("--%s: %w", OptReadMode, err)
+	}
+	if v := o.Option(OptVersion, ""); v != "" {
+		if s.version, err = ParseVersion(v); err != nil {
+			return s, fmt.Errorf("--%s: %w", OptVersion, err)
+		}
+	}
+	s.binary = o.Option(OptBinary, "")
+	if s.binary != "" && s.version != "" {
+		return s, fmt.Errorf("--%s and --%s exclude each other", OptBinary, OptVersion)
+	}
+	if s.binary != "" && !usable(s.binary) {
+		return s, fmt.Errorf("--%s %s: not an executable file", OptBinary, s.binary)
+	}
+	rate := o.Option(OptRate, strconv.Itoa(workload.DefaultRate))
+	if s.rate, err = strconv.ParseFloat(rate, 64); err != nil {
+		return s, fmt.Errorf("--%s %q is not a number", OptRate, rate)
+	}
+	s.clusterName = o.Option(OptClusterName, cluster.DefaultName)
+	if err := cluster.ValidName(s.clusterName); err != nil {
+		return s, fmt.Errorf("--option %s: %w", OptClusterName, err)
+	}
+	return s, nil
+}
+
+// defaultNodes reports whether nodes are the n1..nN that the command line
+// makes up when no --node, --nodes or --nodes-file is given.
+func defaultNodes(nodes []string) bool {
+	for i, n := range nodes {
+		if n != "n"+strconv.Itoa(i+1) {
+			return false
+		}
+	}
+	return len(nodes) > 0
+}
+
+// NewTest builds an etcd test from the command line: it is the suite's
+// Test function. It runs on a netns cluster (--cluster netns, the default
+// when no nodes are given): a running, healthy cluster of that name is
+// reused, otherwise one is made for the run and removed by the returned
+// cleanup.
+func NewTest(ctx context.Context, o *cli.Options) (*faultline.Test, func(), error) {
+	s, err := parseSettings(o)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", faultline.ErrConfig, err)
+	}
+	if !slices.Contains(Workloads(), o.Workload) {
+		return nil, nil, fmt.Errorf("%w: --db etcd has no workload %q; known: %s", faultline.ErrConfig, o.Workload, strings.Join(Workloads(), ", "))
+	}
+	switch {
+	case o.Cluster == cluster.DriverNetns:
+	case o.Cluster == "" && defaultNodes(o.Nodes):
+	case o.Cluster == "":
+		return nil, nil, fmt.Errorf("%w: --nodes %s: the etcd suite does not run on hosts over SSH yet; use --cluster netns", faultline.ErrConfig, strings.Join(o.Nodes, ","))
+	default:
+		return nil, nil, fmt.Errorf("%w: --cluster %s: the etcd suite runs on netns clusters only", faultline.ErrConfig, o.Cluster)
+	}
+	if !defaultNodes(o.Nodes) {
+		return nil, nil, fmt.Errorf("%w: a netns cluster has nodes n1..nN; use --node-count instead of --nodes %s", faultline.ErrConfig, strings.Join(o.Nodes, ","))
+	}
+	if _, err := combined.ParseFaults(o.Nemesis); err != nil {
+		return nil, nil, fmt.Errorf("%w: --nemesis: %v", faultline.ErrConfig, err)
+	}
+	log := slog.Default()
+	binary := s.binary
+	if s.version != "" {
+		if binary, err = BuildEtcd(ctx, s.version, log); err != nil {
+			return nil, nil, err
+		}
+	}
+	c, cleanup, err := OpenCluster(ctx, s.clusterName, len(o.Nodes), log)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := build(ctx, o, s, binary, c, log)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return t, cleanup, nil
+}
+
+// OpenCluster returns the netns cluster name with count nodes: the running
+// one when it is healthy (repaired when it is not), else a new one. The
+// cleanup removes a cluster made here and does nothing for one that was
+// already there.
+func OpenCluster(ctx context.Context, name string, count int, log *slog.Logger) (*cluster.Cluster, func(), error) {
+	noop := func() {}
+	c, err := cluster.Open("", name)
+	switch {
+	case err == nil:
+		if n := len(c.Nodes()); n != count {
+			return nil, nil, fmt.Errorf("%w: cluster %s has %d nodes, not %d: give --node-count %d, or run `faultline cluster down %s`", faultline.ErrConfig, name, n, count, n, name)
+		}
+		st, err := c.Status(ctx)
+		if errors.Is(err, cluster.ErrNotRoot) {
+			return nil, nil, fmt.Errorf("%w: %w", faultline.ErrConfig, err)
+		}
+		if err == nil && st.Healthy {
+			log.Info("reusing the running netns cluster", "cluster", name, "nodes", count)
+			return c, noop, nil
+		}
+		log.Info("repairing the netns cluster", "cluster", name)
+		c, err = cluster.Up(ctx, cluster.Config{Name: name, NodeCount: count, Log: log})
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, noop, nil
+	case errors.Is(err, cluster.ErrNoCluster):
+	default:
+		return nil, nil, err
+	}
+	began := time.Now()
+	c, err = cluster.Up(ctx, cluster.Config{Name: name, NodeCount: count, Log: log})
+	if errors.Is(err, cluster.ErrNotRoot) {
+		return nil, nil, fmt.Errorf("%w: %w", faultline.ErrConfig, err)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	log.Info("made a netns cluster for the run", "cluster", name, "nodes", count, "took", time.Since(began).Round(time.Millisecond))
+	cleanup := func() {
+		dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := c.Down(dctx); err != nil {
+			log.Warn("removing the netns cluster", "cluster", name, "err", err)
+		}
+	}
+	return c, cleanup, nil
+}
+
+// build assembles the test.
+func build(ctx context.Context, o *cli.Options, s settings, binary string, c *cluster.Cluster, log *slog.Logger) (*faultline.Test, error) {
+	d := NewDB(Config{Binary: binary, Addr: c.Addr})
+	cl, err := NewClient(ClientConfig{Workload: o.Workload, ReadMode: s.readMode, URL: d.ClientURL})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", faultline.ErrConfig, err)
+	}
+	w, err := Workload(o.Workload, workload.Options{Concurrency: o.Concurrency, Rate: s.rate})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", faultline.ErrConfig, err)
+	}
+	name := "etcd-" + o.Workload
+	if s.readMode == Serializable {
+		name += "-serializable"
+	}
+	opts := map[string]string{OptReadMode: string(s.readMode), OptRate: o.Option(OptRate, "")}
+	if s.version != "" {
+		opts[OptVersion] = s.version
+	}
+	if s.binary != "" {
+		opts[OptBinary] = s.binary
+	}
+	pkg, err := NemesisPackage(ctx, o, c, d, log)
+	if err != nil {
+		return nil, fmt.Errorf("--nemesis %s: %w", o.Nemesis, err)
+	}
+	gen, final := cli.Schedule(w, pkg, RecoveryWait)
+	return &faultline.Test{
+		Name:           name,
+		Nodes:          c.Nodes(),
+		Concurrency:    o.Concurrency,
+		TimeLimit:      o.TimeLimit,
+		Seed:           o.Seed,
+		Remote:         c.Remote(),
+		DB:             d,
+		Client:         cl,
+		Nemesis:        pkg.Nemesis,
+		Generator:      gen,
+		FinalGenerator: final,
+		Checker:        workload.Standard(w.Checker, pkg.Perf...),
+		Options:        opts,
+		Meta:           map[string]any{"cluster": c.Name()},
+	}, nil
+}
+
+// Workload returns the etcd suite's workload called name.
+func Workload(name string, o workload.Options) (workload.Workload, error) {
+	switch name {
+	case WorkloadRegister:
+		return workload.Register(o)
+	case WorkloadSet:
+		return workload.Set(o), nil
+	case WorkloadAppend:
+		return workload.Append(o), nil
+	case WorkloadWatch:
+		return WatchWorkload(o), nil
+	}
+	return workload.Workload{}, fmt.Errorf("unknown workload %q; known: %s", name, strings.Join(Workloads(), ", "))
+}
+
+// RebuildChecker gives `analyze` the checker of a stored etcd run.
+func RebuildChecker(wl string, rec faultline.TestRecord) (checker.Checker, error) {
+	conc := rec.Concurrency
+	if conc == 0 {
+		conc = 10
+	}
+	w, err := Workload(wl, workload.Options{Concurrency: conc})
+	if err != nil {
+		return nil, err
+	}
+	return workload.Standard(w.Checker), nil
+}
