@@ -56,7 +56,7 @@ func runCluster(ctx context.Context, args []string, env *Env) int {
 	fs.StringVar(&cfg.StateRoot, "state-dir", "", "folder holding the clusters' state (default "+cluster.DefaultStateRoot()+")")
 	verbose := fs.Bool("verbose", false, "log progress")
 	if sub == "up" {
-		fs.IntVar(&cfg.NodeCount, "node-count", cluster.DefaultNodeCount, "number of nodes n1..nN")
+		fs.IntVar(&cfg.NodeCount, "node-count", 0, fmt.Sprintf("number of nodes n1..nN (default %d; an existing cluster keeps its own)", cluster.DefaultNodeCount))
 		fs.StringVar(&cfg.Subnet, "subnet", "", "IPv4 /24 subnet (default: the first free 10.213.K.0/24)")
 		fs.BoolVar(&cfg.SSHD, "sshd", false, "run an OpenSSH server in every node (netns; docker nodes always have one)")
 		fs.BoolVar(&cfg.Rootless, "rootless", false, "make a netns cluster without root (user, mount and network namespaces)")
@@ -74,9 +74,6 @@ func runCluster(ctx context.Context, args []string, env *Env) int {
 	default:
 		fmt.Fprintf(env.Stderr, "%s cluster: unknown driver %q; use --driver netns or --driver docker\n", prog, cfg.Driver)
 		return ExitUsage
-	}
-	if sub == "up" && cfg.Driver == "" {
-		cfg.Driver = cluster.DriverNetns
 	}
 	if *verbose {
 		cfg.Log = logger(env.Stderr, false, true)
@@ -98,6 +95,11 @@ func runCluster(ctx context.Context, args []string, env *Env) int {
 	switch sub {
 	case "up":
 		began := time.Now()
+		if cfg.Driver == cluster.DriverDocker && cfg.Image == "" && !*verbose {
+			if tag := cluster.DefaultImageSpec(cfg.Mirror).Tag(); !cluster.ImageBuilt(ctx, tag) {
+				fmt.Fprintf(env.Stderr, "%s cluster up: building the docker node image %s with debootstrap (once; a few minutes)\n", prog, tag)
+			}
+		}
 		c, err := cluster.Up(ctx, cfg)
 		if err != nil {
 			return fail(err)

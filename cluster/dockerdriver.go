@@ -78,7 +78,7 @@ func upDocker(ctx context.Context, cfg Config) (*Cluster, error) {
 			return nil, err
 		}
 	} else if !imageExists(ctx, d.path, image) {
-		return nil, fmt.Errorf("cluster %s: docker image %s not found (no registry is used: build it or leave --image out)", cfg.Name, image)
+		return nil, &configError{fmt.Sprintf("cluster %s: docker image %s not found (no registry is used: build it or leave --image out)", cfg.Name, image)}
 	}
 	unlock, err := lock(ctx, cfg.StateRoot)
 	if err != nil {
@@ -107,6 +107,11 @@ func upDocker(ctx context.Context, cfg Config) (*Cluster, error) {
 			return nil, err
 		}
 		st.Driver = DriverDocker
+		if !isRoot() {
+			// Docker's DNS resolves the names inside the nodes; the
+			// host's hosts file is root's.
+			st.HostsFile = ""
+		}
 		st.Docker = &DockerState{Network: networkName(st.Name), Image: image, Compose: composePath(st)}
 		st.SSHD = newSSHDState(st)
 		for i := range st.Nodes {
@@ -183,11 +188,13 @@ func ensureDocker(ctx context.Context, d dockerCLI, st *State) (changed bool, er
 	if err != nil {
 		return changed, err
 	}
-	had := hasHostsBlock(st.HostsFile, st.Name)
-	if err := setHostsBlock(st.HostsFile, st.Name, st); err != nil {
-		return changed, fmt.Errorf("writing %s: %w", st.HostsFile, err)
+	if st.HostsFile != "" {
+		had := hasHostsBlock(st.HostsFile, st.Name)
+		if err := setHostsBlock(st.HostsFile, st.Name, st); err != nil {
+			return changed, fmt.Errorf("writing %s: %w", st.HostsFile, err)
+		}
+		changed = changed || !had
 	}
-	changed = changed || !had
 	if st.Phase != PhaseUp {
 		st.Phase = PhaseUp
 		changed = true

@@ -128,13 +128,22 @@ func snapshot(tb testing.TB) machine {
 		return string(b)
 	}
 	hosts, _ := os.ReadFile(DefaultHostsFile)
-	var etc []string
+	// "(none)" when there is no /etc/netns, or only other clusters' files
+	// keep it there.
+	etc := "(none)"
 	if ents, err := os.ReadDir(etcNetns); err == nil {
+		var names []string
+		others := 0
 		for _, e := range ents {
-			etc = append(etc, e.Name())
+			if isOther(e.Name()) {
+				others++
+				continue
+			}
+			names = append(names, e.Name())
 		}
-	} else {
-		etc = []string{"(none)"}
+		if len(names) > 0 || others == 0 {
+			etc = strings.Join(names, " ")
+		}
 	}
 	return machine{
 		netns:    othersOut(out("ip", "netns", "list"), "\n"),
@@ -142,7 +151,7 @@ func snapshot(tb testing.TB) machine {
 		hosts:    othersOutHosts(string(hosts)),
 		forward:  othersOut(out("iptables", "-w", "-S", "FORWARD"), "\n"),
 		tables:   othersOut(out("nft", "list", "tables"), "\n"),
-		etcNetns: othersOut(strings.Join(etc, " "), " "),
+		etcNetns: etc,
 	}
 }
 

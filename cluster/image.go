@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"strings"
 	"time"
-
 )
 
 // ImageRepository is the repository of the node images Faultline builds.
@@ -129,6 +128,12 @@ func hasWord(s, w string) bool {
 		}
 	}
 	return false
+}
+
+// ImageBuilt reports whether the docker engine has image tag.
+func ImageBuilt(ctx context.Context, tag string) bool {
+	d, err := lookPath("docker")
+	return err == nil && imageExists(ctx, d, tag)
 }
 
 // imageExists reports whether the docker engine has image tag.

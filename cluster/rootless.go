@@ -71,15 +71,24 @@ func RootlessSupported() error {
 	return nil
 }
 
+// rootlessTools checks for the commands a rootless cluster needs besides
+// ip, tc and nft.
+func rootlessTools(look func(string) (string, error)) error {
+	for _, tool := range []string{"nsenter", "mount", "sleep"} {
+		if _, err := look(tool); err != nil {
+			return fmt.Errorf("cluster: command %s not found: install the Debian package %s", tool, map[string]string{"mount": "mount", "sleep": "coreutils", "nsenter": "util-linux"}[tool])
+		}
+	}
+	return nil
+}
+
 // startHolder starts the holder of st and records it in st.Rootless.
 func startHolder(ctx context.Context, st *State, look func(string) (string, error)) error {
 	if err := RootlessSupported(); err != nil {
 		return fmt.Errorf("rootless: %w", err)
 	}
-	for _, tool := range []string{"mount", "sleep", "nsenter"} {
-		if _, err := look(tool); err != nil {
-			return fmt.Errorf("cluster: command %s not found: install the Debian package %s", tool, map[string]string{"mount": "mount", "sleep": "coreutils", "nsenter": "util-linux"}[tool])
-		}
+	if err := rootlessTools(look); err != nil {
+		return err
 	}
 	hosts := rootlessHosts(st)
 	if err := writeHostsInPlace(hosts, nodeHosts(st)); err != nil {

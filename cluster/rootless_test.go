@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -225,4 +226,50 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// BenchmarkRootlessExec measures one command through the rootless remote
+// (nsenter into the holder's user and mount namespaces and a node's
+// network namespace).
+func BenchmarkRootlessExec(b *testing.B) {
+	needRootless(b)
+	ctx := context.Background()
+	c, err := Up(ctx, Config{Name: testName(), StateRoot: b.TempDir(), NodeCount: 1, Rootless: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Down(ctx)
+	r := c.Remote()
+	for b.Loop() {
+		if _, err := r.Exec(ctx, "n1", control.Cmd{Args: []string{"true"}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRootlessUpDown measures rootless cluster up and down.
+func BenchmarkRootlessUpDown(b *testing.B) {
+	needRootless(b)
+	for _, n := range []int{5, 25} {
+		b.Run("nodes="+strconv.Itoa(n), func(b *testing.B) {
+			ctx := context.Background()
+			root := b.TempDir()
+			var up, down time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				c, err := Up(ctx, Config{Name: testName(), StateRoot: root, NodeCount: n, Rootless: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				if err := c.Down(ctx); err != nil {
+					b.Fatal(err)
+				}
+				up += t1.Sub(t0)
+				down += time.Since(t1)
+			}
+			b.ReportMetric(up.Seconds()/float64(b.N), "up-s")
+			b.ReportMetric(down.Seconds()/float64(b.N), "down-s")
+		})
+	}
 }

@@ -66,19 +66,19 @@ func disableIPv6(ctx context.Context, t *tools, ns string) error {
 	err := errNoSetns
 	if t.nodePrefix == nil {
 		err = inNetns(ns, func() error {
-		for _, p := range []string{
-			"/proc/sys/net/ipv6/conf/all/disable_ipv6",
-			"/proc/sys/net/ipv6/conf/default/disable_ipv6",
-		} {
-			err := os.WriteFile(p, []byte("1\n"), 0o644)
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil // a kernel without IPv6
+			for _, p := range []string{
+				"/proc/sys/net/ipv6/conf/all/disable_ipv6",
+				"/proc/sys/net/ipv6/conf/default/disable_ipv6",
+			} {
+				err := os.WriteFile(p, []byte("1\n"), 0o644)
+				if errors.Is(err, fs.ErrNotExist) {
+					return nil // a kernel without IPv6
+				}
+				if err != nil {
+					return fmt.Errorf("%s: %w", p, err)
+				}
 			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", p, err)
-			}
-		}
-		return nil
+			return nil
 		})
 	}
 	if errors.Is(err, errNoSetns) {

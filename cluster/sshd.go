@@ -69,8 +69,8 @@ func findSSHD(look func(string) (string, error)) (string, error) {
 }
 
 // writeSSHFiles makes the cluster's keys (once) and writes known_hosts,
-// authorized_keys and the sshd configurations. root is the path the ssh
-// folder has where sshd runs (the same path: docker nodes mount it there).
+// authorized_keys and the sshd configurations. The paths in them hold
+// where sshd runs too: docker nodes mount the ssh folder at its host path.
 func writeSSHFiles(st *State) error {
 	s := st.SSHD
 	if err := os.MkdirAll(s.Dir, 0o700); err != nil {

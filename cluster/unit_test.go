@@ -268,3 +268,63 @@ func shellWords(t *testing.T, c string) int {
 	n, _ := strconv.Atoi(strings.TrimSpace(string(out)))
 	return n
 }
+
+// TestMissingTools checks that a missing command gives one clear line and
+// leaves nothing behind.
+func TestMissingTools(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cfg     Config
+		missing string
+		want    string
+		root    bool
+	}{
+		{"ip", Config{}, "ip", "cluster: command ip not found: install the Debian package iproute2", true},
+		{"sshd", Config{SSHD: true}, "sshd", "cluster: command sshd not found: install the Debian package openssh-server", true},
+		{"nsenter", Config{Rootless: true}, "nsenter", "cluster: command nsenter not found: install the Debian package util-linux", false},
+		{"docker", Config{Driver: DriverDocker}, "docker", "cluster: command docker not found: install Docker (Debian package docker.io)", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.root && os.Geteuid() != 0 {
+				t.Skip("skipping: needs root")
+			}
+			root := t.TempDir()
+			cfg := tc.cfg
+			cfg.Name = "flmissing"
+			cfg.StateRoot = root
+			cfg.lookPath = func(name string) (string, error) {
+				if name == tc.missing {
+					return "", os.ErrNotExist
+				}
+				return lookPath(name)
+			}
+			_, err := Up(t.Context(), cfg)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("Up = %v, want %q", err, tc.want)
+			}
+			if _, err := os.Stat(filepath.Join(root, "flmissing")); !os.IsNotExist(err) {
+				t.Errorf("a state folder was left: %v", err)
+			}
+		})
+	}
+	t.Run("debootstrap", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("skipping: needs root")
+		}
+		if _, err := lookPath("docker"); err != nil {
+			t.Skip("skipping: no docker command")
+		}
+		spec := ImageSpec{Suite: "bookworm", Mirror: DefaultMirror, Packages: []string{"no-such-image-" + strconv.Itoa(os.Getpid())}}
+		look := func(name string) (string, error) {
+			if name == "debootstrap" {
+				return "", os.ErrNotExist
+			}
+			return lookPath(name)
+		}
+		_, err := EnsureImage(t.Context(), spec, look, nil)
+		want := "cluster: command debootstrap not found: install the Debian package debootstrap (needed once, to build the node image " + spec.Tag() + ")"
+		if err == nil || err.Error() != want {
+			t.Errorf("EnsureImage = %v, want %q", err, want)
+		}
+	})
+}

@@ -18,6 +18,7 @@ import (
 // completely is removed again, so a failed Up leaves nothing behind.
 func Up(ctx context.Context, cfg Config) (*Cluster, error) {
 	start := time.Now()
+	cfg = cfg.adopt()
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -34,6 +35,11 @@ func Up(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	if cfg.SSHD {
 		if _, err := findSSHD(cfg.lookPath); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Rootless {
+		if err := rootlessTools(cfg.lookPath); err != nil {
 			return nil, err
 		}
 	}
@@ -77,6 +83,27 @@ func Up(ctx context.Context, cfg Config) (*Cluster, error) {
 		return nil, err
 	}
 	return newCluster(st, cfg.StateRoot, cfg.Log, cfg.lookPath)
+}
+
+// adopt fills in the driver (and rootlessness) of an existing cluster of
+// that name when cfg leaves the driver out, so that a plain up repairs any
+// cluster.
+func (c Config) adopt() Config {
+	if c.Driver != "" {
+		return c
+	}
+	name, root := c.Name, c.StateRoot
+	if name == "" {
+		name = DefaultName
+	}
+	if root == "" {
+		root = DefaultStateRoot()
+	}
+	if st, err := readState(clusterDir(root, name)); err == nil {
+		c.Driver = st.Driver
+		c.Rootless = c.Rootless || st.Rootless != nil
+	}
+	return c
 }
 
 // rollback removes what a failed create made.

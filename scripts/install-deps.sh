@@ -2,7 +2,7 @@
 # Installs the Debian packages Faultline's local clusters, faults, real
 # databases and browser tests use. Needs root. Safe to run again.
 set -euo pipefail
-pkgs=(iproute2 nftables iptables procps etcd-server etcd-client chromium openssh-server openssh-client faketime)
+pkgs=(iproute2 nftables iptables procps util-linux etcd-server etcd-client chromium openssh-server openssh-client faketime debootstrap)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

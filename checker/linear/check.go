@@ -3,7 +3,6 @@ package linear
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -85,7 +84,7 @@ func Check(ctx context.Context, h *history.History, m model.Model, opts Options)
 		return r
 	}
 	r.Ops, r.Failed, r.Crashed = len(col.calls), col.failed, col.crashed
-	parts, err := partition(col, m, opts.NoSplit)
+	parts, err := partition(h, col, m, opts.NoSplit, opts.Independent)
 	if err != nil {
 		r.Cause, r.Error = "error", err.Error()
 		return r
@@ -102,21 +101,7 @@ func Check(ctx context.Context, h *history.History, m model.Model, opts Options)
 		ctx, cancel = context.WithTimeout(ctx, opts.TimeBudget)
 		defer cancel()
 	}
-	stop := &stopper{limit: opts.MemoryBudget}
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				stop.halt(causeTimeout)
-			} else {
-				stop.halt(causeCanceled)
-			}
-		case <-done:
-		}
-	}()
-
+	stop := &stopper{limit: opts.MemoryBudget, ctx: ctx}
 	results := runParts(h, parts, m, opts, stop)
 	assemble(r, results)
 	return r
@@ -125,7 +110,7 @@ func Check(ctx context.Context, h *history.History, m model.Model, opts Options)
 // quantum is how many search steps a key runs before the worker moves on
 // to the next key, so that one hard key does not hold up the others (and
 // an easy failure is found early).
-const quantum = 1 << 16
+const quantum = 1 << 13
 
 // task is a part being checked; a search that used up its quantum goes
 // back to the end of the queue.
@@ -161,28 +146,40 @@ func runParts(h *history.History, parts []part, m model.Model, opts Options, sto
 		queue = queue[1:]
 		return t
 	}
+	work := func() {
+		var mem *memo // reused by the searches of this worker
+		for t := pop(); t != nil; t = pop() {
+			if c := stop.cause.Load(); c != causeNone && t.s == nil {
+				t.res.cause = c
+				continue
+			}
+			if t.s == nil && mem == nil {
+				mem = newMemo()
+			}
+			if !step(h, m, t, stop, mem, opts.Independent) {
+				mu.Lock()
+				queue = append(queue, t)
+				mu.Unlock()
+				if t.s.memo == mem {
+					mem = nil // the suspended search keeps it
+				}
+				continue
+			}
+			if t.res.verdict == checker.Invalid && !opts.AllKeys {
+				stop.halt(causeSkipped)
+			}
+		}
+	}
 	var wg sync.WaitGroup
+	if workers <= 1 {
+		work()
+		return results
+	}
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			mem := newMemo() // reused by the searches of this worker
-			for t := pop(); t != nil; t = pop() {
-				if c := stop.cause.Load(); c != causeNone && t.s == nil {
-					t.res.cause = c
-					continue
-				}
-				if !step(h, m, t, stop, mem) {
-					mu.Lock()
-					queue = append(queue, t)
-					mu.Unlock()
-					mem = newMemo() // the suspended search keeps the old one
-					continue
-				}
-				if t.res.verdict == checker.Invalid && !opts.AllKeys {
-					stop.halt(causeSkipped)
-				}
-			}
+			work()
 		}()
 	}
 	wg.Wait()
@@ -191,7 +188,7 @@ func runParts(h *history.History, parts []part, m model.Model, opts Options, sto
 
 // step runs a task for one quantum; it reports whether the task is done.
 // A panic in a model becomes an error.
-func step(h *history.History, m model.Model, t *task, stop *stopper, mem *memo) (done bool) {
+func step(h *history.History, m model.Model, t *task, stop *stopper, mem *memo, independent bool) (done bool) {
 	res := t.res
 	defer func() {
 		if p := recover(); p != nil {
@@ -203,6 +200,7 @@ func step(h *history.History, m model.Model, t *task, stop *stopper, mem *memo) 
 	}()
 	if t.s == nil {
 		calls := res.p.calls
+		res.p.buildOps(h, independent)
 		mach, err := m.Compile(res.p.ops)
 		if err != nil {
 			res.err = err

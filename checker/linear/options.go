@@ -1,12 +1,6 @@
 package linear
 
-import (
-	"bufio"
-	"os"
-	"strconv"
-	"strings"
-	"time"
-)
+import "time"
 
 // Options tune a check. The zero value checks with the defaults.
 type Options struct {
@@ -46,25 +40,6 @@ func DefaultMemoryBudget() int64 {
 		return total / 4
 	}
 	return 2 << 30
-}
-
-func physicalMemory() int64 {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) >= 2 && fields[0] == "MemTotal:" {
-			kb, err := strconv.ParseInt(fields[1], 10, 64)
-			if err == nil {
-				return kb << 10
-			}
-		}
-	}
-	return 0
 }
 
 func (o Options) withDefaults() Options {

@@ -25,13 +25,42 @@ type part struct {
 	key   any // the independent key, when the history was split by key
 	keyed bool
 	calls []call     // in invocation order
-	ops   []model.Op // ops[i] is the op of calls[i]
+	ops   []model.Op // ops[i] is the op of calls[i]; built by buildOps
+}
+
+// buildOps fills p.ops from the history (done by the worker that checks
+// p, so that reading the ops of a large history is shared by the workers).
+func (p *part) buildOps(h *history.History, independent bool) {
+	if p.ops != nil {
+		return
+	}
+	p.ops = make([]model.Op, len(p.calls))
+	for i, c := range p.calls {
+		p.ops[i] = opOf(h, c, independent)
+	}
+}
+
+// opOf is the op of a call as the model sees it.
+func opOf(h *history.History, c call, independent bool) model.Op {
+	inv := &h.Ops[c.inv]
+	op := model.Op{F: inv.F, Value: inv.Value, Key: inv.Key}
+	if c.ret >= 0 {
+		op.Value = h.Ops[c.ret].Value
+	}
+	if independent {
+		op.Key, op.Value, _ = tuple(inv)
+		if c.ret >= 0 {
+			_, op.Value, _ = tuple(&h.Ops[c.ret])
+		}
+	} else if op.Key == nil && c.comp >= 0 {
+		op.Key = h.Ops[c.comp].Key
+	}
+	return op
 }
 
 // collected is a history reduced to its client calls, grouped by key.
 type collected struct {
 	calls   []call
-	ops     []model.Op
 	keys    []any // keys[g] is the key of group g
 	start   []int // group g is calls[start[g]:start[g+1]]
 	failed  int
@@ -41,103 +70,107 @@ type collected struct {
 // collect turns a history into calls, dropping nemesis and failed ops, and
 // groups them by key (from Op.Key, or from independent [k v] tuples),
 // keeping history order within a group. It reads the history once, in
-// order: histories are large and reading them dominates for easy ones.
+// order, and only what it needs: large histories make that the cost that
+// matters for easy checks.
 func collect(h *history.History, independent bool) (*collected, error) {
 	c := &collected{}
-	n := len(h.Ops)/2 + 1
-	calls := make([]call, 0, n)
-	ops := make([]model.Op, 0, n)
-	types := make([]history.Type, 0, n)
-	slotOf := make([]int32, len(h.Ops)) // invocation position -> call number
+	idx := newKeyIndex()
+	type raw struct {
+		inv, comp int32
+		group     int32
+		typ       history.Type // of the completion; TypeNone when none
+	}
+	raws := make([]raw, 0, len(h.Ops)/2+1)
+	slotOf := make([]int32, len(h.Ops)) // invocation position -> raws index
+	lastKey, lastGroup := any(nil), int32(-1)
+	group := func(k any) int32 {
+		if k == lastKey && lastGroup >= 0 && isSimple(k) {
+			return lastGroup
+		}
+		lastKey, lastGroup = k, idx.group(k)
+		return lastGroup
+	}
 	for i := range h.Ops {
 		op := &h.Ops[i]
 		if op.Process < 0 {
 			continue
 		}
 		if op.Type == history.Invoke {
-			slotOf[i] = int32(len(calls))
-			calls = append(calls, call{inv: i, ret: -1, comp: -1})
-			ops = append(ops, model.Op{F: op.F, Value: op.Value, Key: op.Key})
-			types = append(types, history.TypeNone)
+			slotOf[i] = int32(len(raws))
+			var k any
+			if independent {
+				var err error
+				if k, _, err = tuple(op); err != nil {
+					return nil, err
+				}
+			} else {
+				k = op.Key
+			}
+			raws = append(raws, raw{inv: int32(i), comp: -1, group: group(k)})
 			continue
 		}
 		j := h.Pair(i)
 		if j < 0 || j >= i {
 			continue
 		}
-		k := slotOf[j]
-		calls[k].comp, types[k] = i, op.Type
-		if op.Type == history.OK {
-			calls[k].ret = i
-			ops[k].Value = op.Value
-		}
-		if ops[k].Key == nil && !independent {
-			ops[k].Key = op.Key
+		r := &raws[slotOf[j]]
+		r.comp, r.typ = int32(i), op.Type
+		switch {
+		case independent && op.Type == history.OK:
+			k, _, err := tuple(op)
+			if err != nil {
+				return nil, err
+			}
+			if want := idx.keys[r.group]; !history.Equal(k, want) {
+				return nil, fmt.Errorf("op %d (%s): completion key %s differs from invocation key %s", op.Index, op.String(), history.Format(k), history.Format(want))
+			}
+		case !independent && op.Key != nil && h.Ops[j].Key == nil:
+			r.group = group(op.Key) // the key is on the completion only
 		}
 	}
 	slotOf = nil
-	idx := newKeyIndex()
-	groups := make([]int32, len(calls))
-	kept := 0
-	for k := range calls {
-		groups[k] = -1
-		switch types[k] {
+	ng := len(idx.keys)
+	c.keys = idx.keys
+	c.start = make([]int, ng+1)
+	for k := range raws {
+		switch raws[k].typ {
 		case history.Fail:
 			c.failed++
+			raws[k].group = -1
 			continue
 		case history.OK:
 		default:
 			c.crashed++
 		}
-		kept++
-		if independent {
-			ik, iv, err := tuple(&h.Ops[calls[k].inv])
-			if err != nil {
-				return nil, err
-			}
-			if types[k] == history.OK {
-				comp := &h.Ops[calls[k].comp]
-				ck, cv, err := tuple(comp)
-				if err != nil {
-					return nil, err
-				}
-				if !history.Equal(ik, ck) {
-					return nil, fmt.Errorf("op %d (%s): completion key %s differs from invocation key %s", comp.Index, comp.String(), history.Format(ck), history.Format(ik))
-				}
-				iv = cv
-			}
-			ops[k].Key, ops[k].Value = ik, iv
-		}
-		groups[k] = idx.group(ops[k].Key)
-	}
-	ng := len(idx.keys)
-	c.keys = idx.keys
-	c.start = make([]int, ng+1)
-	if ng <= 1 && kept == len(calls) {
-		c.calls, c.ops = calls, ops
-		c.start[ng] = len(calls)
-		return c, nil
-	}
-	for _, g := range groups {
-		if g >= 0 {
-			c.start[g+1]++
-		}
+		c.start[raws[k].group+1]++
 	}
 	for g := 1; g <= ng; g++ {
 		c.start[g] += c.start[g-1]
 	}
 	next := append([]int(nil), c.start[:ng]...)
-	c.calls = make([]call, kept)
-	c.ops = make([]model.Op, kept)
-	for k, g := range groups {
-		if g < 0 {
+	c.calls = make([]call, c.start[ng])
+	for _, r := range raws {
+		if r.group < 0 {
 			continue
 		}
-		at := next[g]
-		next[g]++
-		c.calls[at], c.ops[at] = calls[k], ops[k]
+		cl := call{inv: int(r.inv), ret: -1, comp: int(r.comp)}
+		if r.typ == history.OK {
+			cl.ret = cl.comp
+		}
+		c.calls[next[r.group]] = cl
+		next[r.group]++
 	}
 	return c, nil
+}
+
+// isSimple reports whether == on k is history.Equal (scalars), so that a
+// key equal to the previous one can skip the index.
+func isSimple(k any) bool {
+	switch k.(type) {
+	case int64, string:
+		return true
+	}
+	return false
 }
 
 // tuple splits a Jepsen independent [k v] value.
@@ -201,23 +234,15 @@ func (x *keyIndex) group(k any) int32 {
 // partition makes the parts to check: one per key, then split further by
 // the model's own partition; or the whole history when noSplit is set and
 // the model reads keys itself.
-func partition(c *collected, m model.Model, noSplit bool) ([]part, error) {
+func partition(h *history.History, c *collected, m model.Model, noSplit, independent bool) ([]part, error) {
 	ng := len(c.keys)
 	if noSplit && ng > 1 {
 		if ka, ok := m.(model.KeyAware); !ok || !ka.KeyAware() {
 			return nil, fmt.Errorf("model %s does not read keys, so a keyed history must be split per key", m.Name())
 		}
-		// back to history order
-		order := make([]int, len(c.calls))
-		for i := range order {
-			order[i] = i
-		}
-		slices.SortFunc(order, func(a, b int) int { return c.calls[a].inv - c.calls[b].inv })
-		p := part{calls: make([]call, len(order)), ops: make([]model.Op, len(order))}
-		for i, j := range order {
-			p.calls[i], p.ops[i] = c.calls[j], c.ops[j]
-		}
-		return []part{p}, nil
+		calls := slices.Clone(c.calls)
+		slices.SortFunc(calls, func(a, b call) int { return a.inv - b.inv })
+		return []part{{calls: calls}}, nil
 	}
 	parts := make([]part, 0, max(ng, 1))
 	if ng == 0 {
@@ -226,7 +251,7 @@ func partition(c *collected, m model.Model, noSplit bool) ([]part, error) {
 	for g := range ng {
 		a, b := c.start[g], c.start[g+1]
 		k := c.keys[g]
-		parts = append(parts, part{key: k, keyed: k != nil, calls: c.calls[a:b:b], ops: c.ops[a:b:b]})
+		parts = append(parts, part{key: k, keyed: k != nil, calls: c.calls[a:b:b]})
 	}
 	pm, ok := m.(model.Partitioner)
 	if !ok || noSplit {
@@ -234,6 +259,7 @@ func partition(c *collected, m model.Model, noSplit bool) ([]part, error) {
 	}
 	var out []part
 	for _, p := range parts {
+		p.buildOps(h, independent)
 		groups := pm.Partition(p.ops)
 		if len(groups) == 1 && len(groups[0]) == len(p.ops) {
 			out = append(out, p)

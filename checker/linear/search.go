@@ -1,6 +1,8 @@
 package linear
 
 import (
+	"context"
+	"errors"
 	"math"
 	"slices"
 	"sync/atomic"
@@ -56,6 +58,20 @@ type stopper struct {
 	cause atomic.Int32 // 0 while running, else a cause*
 	used  atomic.Int64 // bytes held by all searches
 	limit int64
+	ctx   context.Context // its end stops the searches; may be nil
+}
+
+// poll checks the context and reports whether the searches must stop.
+func (s *stopper) poll() bool {
+	if s.ctx != nil {
+		switch err := s.ctx.Err(); {
+		case errors.Is(err, context.DeadlineExceeded):
+			s.halt(causeTimeout)
+		case err != nil:
+			s.halt(causeCanceled)
+		}
+	}
+	return s.cause.Load() != causeNone
 }
 
 const (
@@ -390,7 +406,7 @@ func (s *search) runSequential() int {
 	state := s.m.Init()
 	s.stack = append(s.stack[:0], frame{state: state, op: -1})
 	for j := int32(0); j < s.nOK; j++ {
-		if j&1023 == 0 && s.stop.cause.Load() != causeNone {
+		if j&1023 == 0 && s.stop.poll() {
 			return runAborted
 		}
 		ns, ok := s.m.Step(state, int(s.callOf[j]))
@@ -704,7 +720,7 @@ func (s *search) check() bool {
 			s.stop.halt(causeMemory)
 		}
 	}
-	return s.stop.cause.Load() != causeNone
+	return s.stop.poll()
 }
 
 // release gives back the memory this search reported, once it is done.

@@ -211,4 +211,3 @@ func transient(err error) bool {
 	}
 	return false
 }
-

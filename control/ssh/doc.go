@@ -34,4 +34,9 @@
 // through `cat` over an exec channel (no SFTP server is needed) and keep
 // its permission bits. When ctx ends, the command gets SIGKILL (where the
 // server supports signals) and its channel is closed.
+//
+// Measured against OpenSSH 9.2 in a netns node (BenchmarkSSHExec in package
+// cluster): 6.5 ms per command over the reused connection, against 2.9 ms
+// for ip netns exec. A remote user's ~/.bashrc runs for every command when
+// the login shell is Debian's bash; keep it cheap.
 package ssh

@@ -246,6 +246,8 @@ func (r *Remote) sudoMode(ctx context.Context, c *conn) (sudoMode, error) {
 	switch {
 	case code == 0:
 		mode = sudoNoPasswd
+	case code == 127:
+		return sudoUnknown, fmt.Errorf("sudo is not installed on %s (install the Debian package sudo, or log in as root)", c.node)
 	case r.opts.SudoPassword == "":
 		msg := strings.TrimSpace(out.String())
 		if msg == "" {

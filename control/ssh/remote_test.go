@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/faultline/faultline/control"
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
 
@@ -501,4 +503,62 @@ func alive(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+func TestAgent(t *testing.T) {
+	s, r := setup(t, nil)
+	// A key only the agent holds.
+	_, priv, err := ed25519GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := ssh.NewSignerFromKey(priv)
+	s.authorize(signer.PublicKey())
+	keyring := agent.NewKeyring()
+	if err := keyring.Add(agent.AddedKey{PrivateKey: priv}); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				agent.ServeAgent(keyring, c)
+			}()
+		}
+	}()
+	t.Setenv("SSH_AUTH_SOCK", sock)
+	r.keys = nil
+	r.opts.NoAgent = false
+	if res, err := r.Exec(context.Background(), "n1", control.Cmd{Args: []string{"echo", "via agent"}}); err != nil || res.Stdout != "via agent\n" {
+		t.Errorf("agent login: %q %v", res.Stdout, err)
+	}
+	// Without the agent, nothing is offered.
+	r2, _ := New(Options{NoAgent: true, PrivateKey: "", KnownHosts: r.opts.KnownHosts, Addrs: r.opts.Addrs, StrictHostKeyChecking: true})
+	r2.keys = nil
+	defer r2.Close()
+	_, err = r2.Exec(context.Background(), "n1", control.Cmd{Args: []string{"true"}})
+	oneLine(t, err, "n1", "authentication failed (offered no key, agent or password)")
+}
+
+func TestStream(t *testing.T) {
+	_, r := setup(t, nil)
+	var out, errb strings.Builder
+	code, err := r.Stream(context.Background(), "n1", control.Cmd{Shell: "echo a; echo b >&2; exit 4"}, &out, &errb)
+	if code != 4 || out.String() != "a\n" || errb.String() != "b\n" {
+		t.Errorf("Stream = %d %q %q", code, out.String(), errb.String())
+	}
+	var ee *control.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode != 4 || ee.Stderr != "b\n" {
+		t.Errorf("err %v", err)
+	}
 }

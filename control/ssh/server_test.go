@@ -281,8 +281,6 @@ func newKey(t *testing.T) (string, ssh.PublicKey) {
 	return p, signer.PublicKey()
 }
 
-
-
 func ed25519GenerateKey() (ed25519.PublicKey, ed25519.PrivateKey, error) {
 	return ed25519.GenerateKey(rand.Reader)
 }

@@ -67,8 +67,8 @@ type Config struct {
 	// Lag/2; negative means none.
 	Jitter time.Duration
 	// LeaderChangeEvery makes a leader hand its leadership to a follower
-	// this long after taking office. Default 1s with BugLostWrites, never
-	// otherwise; negative means never.
+	// about this long (±50%) after taking office. Default 500ms with
+	// BugLostWrites, never otherwise; negative means never.
 	LeaderChangeEvery time.Duration
 	// RequestTimeout bounds how long a replica keeps a client request
 	// before answering it as indeterminate. Default 1s.
@@ -99,7 +99,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.Jitter, c.Lag/2)
 	def(&c.RequestTimeout, time.Second)
 	if c.Bug == BugLostWrites {
-		def(&c.LeaderChangeEvery, time.Second)
+		def(&c.LeaderChangeEvery, 500*time.Millisecond)
 	} else if c.LeaderChangeEvery < 0 {
 		c.LeaderChangeEvery = 0
 	}

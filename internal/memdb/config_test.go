@@ -59,7 +59,7 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatalf("%+v %v", c, err)
 	}
 	c, _ = Config{Bug: BugLostWrites}.withDefaults()
-	if c.LeaderChangeEvery != time.Second {
+	if c.LeaderChangeEvery != 500*time.Millisecond {
 		t.Fatalf("lost-writes changes leader every %v", c.LeaderChangeEvery)
 	}
 	if _, err := (Config{HeartbeatInterval: time.Second}).withDefaults(); err == nil {

@@ -47,7 +47,7 @@
 //   - lost-writes: the leader acknowledges writes once they are in its own
 //     log (and answers reads from its own state), syncs its log only once a
 //     second, ships entries to followers in lazy batches (every Lag), and
-//     every LeaderChangeEvery (default 1s) hands over without catching the
+//     every LeaderChangeEvery (default 500ms) hands over without catching the
 //     successor up. The successor's log wins and the old leader truncates
 //     what it had acknowledged.
 //

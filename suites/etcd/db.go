@@ -208,7 +208,7 @@ func (d *DB) start(ctx context.Context, env *control.Env, r control.Remote, node
 	}
 	host := d.cfg.Addr(node)
 	if err := db.AwaitTCP(ctx, r, node, host, d.cfg.ClientPort); err != nil {
-		return fmt.Errorf("etcd on %s did not open its client port (see %s): %w", node, d.logFile(), err)
+		return fmt.Errorf("etcd on %s did not open its client port: %w; the end of %s:\n%s", node, err, d.logFile(), d.logTail(ctx, r, node))
 	}
 	return nil
 }
@@ -236,9 +236,20 @@ func (d *DB) Setup(ctx context.Context, env *control.Env, node string) error {
 	hctx, cancel := context.WithTimeout(ctx, d.cfg.HealthTimeout)
 	defer cancel()
 	if err := d.AwaitHealthy(hctx, node); err != nil {
-		return fmt.Errorf("etcd on %s is not healthy (see %s): %w", node, d.logFile(), err)
+		return fmt.Errorf("etcd on %s is not healthy: %w; the end of %s:\n%s", node, err, d.logFile(), d.logTail(ctx, r, node))
 	}
 	return nil
+}
+
+// logTail returns the last lines of etcd's log on node, for errors.
+func (d *DB) logTail(ctx context.Context, r control.Remote, node string) string {
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	res, err := r.Exec(tctx, node, control.Cmd{Args: []string{"tail", "-n", "8", d.logFile()}})
+	if err != nil {
+		return "(unreadable: " + err.Error() + ")"
+	}
+	return strings.TrimRight(res.Stdout, "\n")
 }
 
 // AwaitHealthy waits until node's member answers a linearizable read, from
@@ -322,23 +333,52 @@ func (d *DB) Pause(ctx context.Context, env *control.Env, node string) error {
 	return db.Signal(ctx, r, node, d.pidFile(), syscall.SIGSTOP)
 }
 
-// Resume continues etcd on node with SIGCONT.
+// Resume continues etcd on node with SIGCONT. A node without a running
+// etcd (killed, never started) has nothing to resume: that is no error, so
+// that healing "resume all" works beside kills.
 func (d *DB) Resume(ctx context.Context, env *control.Env, node string) error {
 	r, err := remoteOf(env)
 	if err != nil {
 		return err
 	}
+	if _, err := r.Exec(ctx, node, control.Cmd{Args: []string{"test", "-s", d.pidFile()}}); err != nil {
+		var ee *control.ExitError
+		if errors.As(err, &ee) && ee.ExitCode == 1 && ee.Err == nil {
+			return nil
+		}
+		return err
+	}
 	return db.Signal(ctx, r, node, d.pidFile(), syscall.SIGCONT)
 }
 
+// primariesWait is how long Primaries waits for an election to end.
+const primariesWait = 5 * time.Second
+
 // Primaries returns the nodes whose member says it is the leader (more than
-// one during a partition, none during an election), asking every node's
-// status from the control machine.
+// one during a partition), asking every node's status from the control
+// machine. While no member leads (an election), it asks again for up to
+// primariesWait; then it returns none. It fails only when no node answers.
 func (d *DB) Primaries(ctx context.Context, env *control.Env) ([]string, error) {
-	leaders := make([]bool, len(env.Nodes))
-	errs := make([]error, len(env.Nodes))
+	deadline := time.Now().Add(primariesWait)
+	for {
+		leaders, err := d.leaders(ctx, env.Nodes)
+		if err != nil || len(leaders) > 0 || !time.Now().Before(deadline) {
+			return leaders, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// leaders asks every node once.
+func (d *DB) leaders(ctx context.Context, nodes []string) ([]string, error) {
+	leaders := make([]bool, len(nodes))
+	errs := make([]error, len(nodes))
 	var wg sync.WaitGroup
-	for i, node := range env.Nodes {
+	for i, node := range nodes {
 		wg.Go(func() {
 			leaders[i], errs[i] = d.isLeader(ctx, node)
 		})
@@ -346,7 +386,7 @@ func (d *DB) Primaries(ctx context.Context, env *control.Env) ([]string, error) 
 	wg.Wait()
 	var out []string
 	answered := 0
-	for i, node := range env.Nodes {
+	for i, node := range nodes {
 		if errs[i] == nil {
 			answered++
 		}
@@ -354,7 +394,7 @@ func (d *DB) Primaries(ctx context.Context, env *control.Env) ([]string, error) 
 			out = append(out, node)
 		}
 	}
-	if answered == 0 && len(env.Nodes) > 0 {
+	if answered == 0 && len(nodes) > 0 {
 		return nil, fmt.Errorf("etcd primaries: no node answered: %w", errors.Join(errs...))
 	}
 	return out, nil

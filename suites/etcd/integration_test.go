@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -43,11 +44,16 @@ func needCluster(t *testing.T) {
 	}
 }
 
+// uniqueName makes a cluster name unique to this test process, so that
+// runs of these tests side by side do not share nodes.
+func uniqueName(name string) string { return fmt.Sprintf("%s-%d", name, os.Getpid()%100000) }
+
 // testCluster makes a netns cluster of n nodes for the test, under a state
 // root of its own, and removes it afterwards.
 func testCluster(t *testing.T, name string, n int) *cluster.Cluster {
 	t.Helper()
 	needCluster(t)
+	name = uniqueName(name)
 	root := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -191,6 +197,13 @@ func TestKillRestartPauseRejoin(t *testing.T) {
 	if err := d.probe(ctx, leader); err == nil {
 		t.Fatalf("killed %s still answers", leader)
 	}
+	// Resuming a killed member has nothing to do; killing it again neither.
+	if err := d.Resume(ctx, env, leader); err != nil {
+		t.Errorf("resume of a killed member: %v", err)
+	}
+	if err := d.Kill(ctx, env, leader); err != nil {
+		t.Errorf("second kill: %v", err)
+	}
 	newLeader := onePrimary(t, ctx, d, env, leader)
 	t.Logf("killed leader %s; new leader %s", leader, newLeader)
 	put(t, ctx, d, newLeader, "faultline/rejoin", "after-kill")
@@ -297,12 +310,15 @@ func localGet(t *testing.T, ctx context.Context, d *DB, node, k string) string {
 // suiteRun builds a test the way `faultline test --db etcd` does (on a
 // netns cluster of its own, named cname, made for the run and removed after
 // it) and runs it.
-func suiteRun(t *testing.T, cname, wl, faults string, mode ReadMode, limit, interval time.Duration) *faultline.Result {
+func suiteRun(t *testing.T, cname, wl, faults string, mode ReadMode, limit, interval time.Duration, extra ...string) *faultline.Result {
 	t.Helper()
 	needCluster(t)
 	o := &cli.Options{Nodes: []string{"n1", "n2", "n3", "n4", "n5"}, Concurrency: 10, TimeLimit: limit, Workload: wl,
 		Nemesis: faults, NemesisInterval: interval, Cluster: cluster.DriverNetns,
-		Set: map[string]string{OptReadMode: string(mode), OptClusterName: cname}}
+		Set: map[string]string{OptReadMode: string(mode), OptClusterName: uniqueName(cname)}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		o.Set[extra[i]] = extra[i+1]
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	ft, cleanup, err := NewTest(ctx, o)
@@ -327,7 +343,7 @@ func nemesisFs(h *history.History) map[string]int {
 }
 
 func TestPartitionKillValid(t *testing.T) {
-	res := suiteRun(t, "etcdpk", WorkloadRegister, "partition,kill", Linearizable, 20*time.Second, 3*time.Second)
+	res := suiteRun(t, "etcdpk", WorkloadRegister, "partition,kill", Linearizable, 15*time.Second, 3*time.Second)
 	fs := nemesisFs(res.History)
 	t.Logf("nemesis ops: %v", fs)
 	if fs["start-partition"] == 0 && fs["kill"] == 0 {
@@ -335,6 +351,26 @@ func TestPartitionKillValid(t *testing.T) {
 	}
 	if res.Valid != checker.Valid {
 		t.Fatalf("verdict %s, want valid with linearizable reads:\n%s", res.Valid, res.Summary())
+	}
+}
+
+// TestOverSSH runs the suite through SSH to an sshd in every node (as on
+// real machines) instead of ip netns exec: same DB code, same nemesis code.
+func TestOverSSH(t *testing.T) {
+	if _, err := exec.LookPath("sshd"); err != nil {
+		if _, err := os.Stat("/usr/sbin/sshd"); err != nil {
+			t.Skip("skipping: no sshd (install openssh-server)")
+		}
+	}
+	res := suiteRun(t, "etcdssh", WorkloadRegister, "partition,kill", Linearizable, 12*time.Second, 3*time.Second, OptRemote, RemoteSSH)
+	t.Logf("nemesis ops: %v", nemesisFs(res.History))
+	if res.Valid != checker.Valid {
+		t.Fatalf("verdict %s, want valid:\n%s", res.Valid, res.Summary())
+	}
+	for _, n := range []string{"n1", "n5"} {
+		if _, err := os.Stat(filepath.Join(res.Dir, n, "etcd.log")); err != nil {
+			t.Errorf("no etcd log for %s downloaded over SSH: %v", n, err)
+		}
 	}
 }
 

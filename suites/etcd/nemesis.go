@@ -35,13 +35,14 @@ func (d *DB) DataFiles(context.Context, *control.Env, string) ([]string, error) 
 }
 
 // NemesisPackage builds the nemesis package that --nemesis and
-// --nemesis-interval ask for, on the netns cluster c running d: network
+// --nemesis-interval ask for, on the netns cluster c (reached through
+// remote) running d: network
 // faults through netfault.NodeNet on the nodes, process faults through d
 // (kill/start, pause/resume), file corruption of d's data files. Faults
 // this cluster cannot inject are refused before anything runs, with an
 // error wrapping netfault.ErrUnsupported (and faultline.ErrConfig: exit
 // 254). No faults give an empty package.
-func NemesisPackage(ctx context.Context, o *cli.Options, c *cluster.Cluster, d *DB, log *slog.Logger) (combined.Package, error) {
+func NemesisPackage(ctx context.Context, o *cli.Options, c *cluster.Cluster, remote control.Remote, d *DB, log *slog.Logger) (combined.Package, error) {
 	faults, err := combined.ParseFaults(o.Nemesis)
 	if err != nil {
 		return combined.Package{}, fmt.Errorf("%w: --nemesis: %v", faultline.ErrConfig, err)
@@ -54,7 +55,7 @@ func NemesisPackage(ctx context.Context, o *cli.Options, c *cluster.Cluster, d *
 	for _, n := range nodes {
 		addrs[n] = []string{c.Addr(n)}
 	}
-	nn, err := netfault.New(netfault.Config{Remote: c.Remote(), Nodes: nodes, Addrs: addrs, Seed: o.Seed, Log: log})
+	nn, err := netfault.New(netfault.Config{Remote: remote, Nodes: nodes, Addrs: addrs, Seed: o.Seed, Log: log})
 	if err != nil {
 		return combined.Package{}, err
 	}
@@ -64,7 +65,7 @@ func NemesisPackage(ctx context.Context, o *cli.Options, c *cluster.Cluster, d *
 			return combined.Package{}, fmt.Errorf("probing the nodes' fault capabilities: %w", err)
 		}
 	}
-	env := &control.Env{Name: "etcd", Nodes: nodes, Remote: c.Remote(), Seed: o.Seed, Log: log}
+	env := &control.Env{Name: "etcd", Nodes: nodes, Remote: remote, Seed: o.Seed, Log: log}
 	pkg, err := cli.Faults(ctx, o, combined.Options{Nodes: nodes, DB: d, Net: nn, Shaper: nn, Env: env}, caps)
 	if errors.Is(err, netfault.ErrUnsupported) {
 		return pkg, fmt.Errorf("%w: %w", faultline.ErrConfig, err)

@@ -14,18 +14,27 @@ import (
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/cli"
 	"github.com/faultline/faultline/cluster"
+	"github.com/faultline/faultline/control"
 	"github.com/faultline/faultline/nemesis/combined"
 	"github.com/faultline/faultline/workload"
 )
 
 // Suite option names (flags --read-mode, --etcd-version, --etcd-binary,
-// --rate; --option cluster-name=NAME picks the netns cluster).
+// --rate; --option cluster-name=NAME picks the netns cluster, --option
+// remote=ssh reaches its nodes over SSH).
 const (
 	OptReadMode    = "read-mode"
 	OptVersion     = "etcd-version"
 	OptBinary      = "etcd-binary"
 	OptRate        = "rate"
 	OptClusterName = "cluster-name"
+	OptRemote      = "remote"
+)
+
+// Remotes the suite reaches netns nodes through (--option remote=...).
+const (
+	RemoteNetns = "netns" // ip netns exec on this machine (default)
+	RemoteSSH   = "ssh"   // SSH to an sshd in every node, as to real machines
 )
 
 // Suite is the command-line suite for --db etcd.
@@ -52,6 +61,7 @@ type settings struct {
 	binary      string
 	rate        float64
 	clusterName string
+	remote      string
 }
 
 func parseSettings(o *cli.Options) (settings, error) {
@@ -75,6 +85,11 @@ func parseSettings(o *cli.Options) (settings, error) {
 	rate := o.Option(OptRate, strconv.Itoa(workload.DefaultRate))
 	if s.rate, err = strconv.ParseFloat(rate, 64); err != nil {
 		return s, fmt.Errorf("--%s %q is not a number", OptRate, rate)
+	}
+	switch s.remote = o.Option(OptRemote, RemoteNetns); s.remote {
+	case RemoteNetns, RemoteSSH:
+	default:
+		return s, fmt.Errorf("--option %s=%s: want %s or %s", OptRemote, s.remote, RemoteNetns, RemoteSSH)
 	}
 	s.clusterName = o.Option(OptClusterName, cluster.DefaultName)
 	if err := cluster.ValidName(s.clusterName); err != nil {
@@ -128,11 +143,22 @@ func NewTest(ctx context.Context, o *cli.Options) (*faultline.Test, func(), erro
 			return nil, nil, err
 		}
 	}
-	c, cleanup, err := OpenCluster(ctx, s.clusterName, len(o.Nodes), log)
+	c, cleanup, err := OpenCluster(ctx, s.clusterName, len(o.Nodes), s.remote == RemoteSSH, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	t, err := build(ctx, o, s, binary, c, log)
+	var remote control.Remote = c.Remote()
+	if s.remote == RemoteSSH {
+		r, err := c.SSHRemote()
+		if err != nil {
+			cleanup()
+			return nil, nil, fmt.Errorf("%w: --option remote=ssh: %w", faultline.ErrConfig, err)
+		}
+		down := cleanup
+		cleanup = func() { r.Close(); down() }
+		remote = r
+	}
+	t, err := build(ctx, o, s, binary, c, remote, log)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -140,11 +166,12 @@ func NewTest(ctx context.Context, o *cli.Options) (*faultline.Test, func(), erro
 	return t, cleanup, nil
 }
 
-// OpenCluster returns the netns cluster name with count nodes: the running
-// one when it is healthy (repaired when it is not), else a new one. The
+// OpenCluster returns the netns cluster name with count nodes (with an sshd
+// in every node when sshd is set): the running one when it is healthy
+// (repaired, or given its sshd, when it is not), else a new one. The
 // cleanup removes a cluster made here and does nothing for one that was
 // already there.
-func OpenCluster(ctx context.Context, name string, count int, log *slog.Logger) (*cluster.Cluster, func(), error) {
+func OpenCluster(ctx context.Context, name string, count int, sshd bool, log *slog.Logger) (*cluster.Cluster, func(), error) {
 	noop := func() {}
 	c, err := cluster.Open("", name)
 	switch {
@@ -156,12 +183,13 @@ func OpenCluster(ctx context.Context, name string, count int, log *slog.Logger) 
 		if errors.Is(err, cluster.ErrNotRoot) {
 			return nil, nil, fmt.Errorf("%w: %w", faultline.ErrConfig, err)
 		}
-		if err == nil && st.Healthy {
+		_, noSSHD := c.SSHOptions()
+		if err == nil && st.Healthy && (!sshd || noSSHD == nil) {
 			log.Info("reusing the running netns cluster", "cluster", name, "nodes", count)
 			return c, noop, nil
 		}
-		log.Info("repairing the netns cluster", "cluster", name)
-		c, err = cluster.Up(ctx, cluster.Config{Name: name, NodeCount: count, Log: log})
+		log.Info("repairing the netns cluster", "cluster", name, "sshd", sshd)
+		c, err = cluster.Up(ctx, cluster.Config{Name: name, NodeCount: count, SSHD: sshd, Log: log})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -171,7 +199,7 @@ func OpenCluster(ctx context.Context, name string, count int, log *slog.Logger) 
 		return nil, nil, err
 	}
 	began := time.Now()
-	c, err = cluster.Up(ctx, cluster.Config{Name: name, NodeCount: count, Log: log})
+	c, err = cluster.Up(ctx, cluster.Config{Name: name, NodeCount: count, SSHD: sshd, Log: log})
 	if errors.Is(err, cluster.ErrNotRoot) {
 		return nil, nil, fmt.Errorf("%w: %w", faultline.ErrConfig, err)
 	}
@@ -190,7 +218,7 @@ func OpenCluster(ctx context.Context, name string, count int, log *slog.Logger) 
 }
 
 // build assembles the test.
-func build(ctx context.Context, o *cli.Options, s settings, binary string, c *cluster.Cluster, log *slog.Logger) (*faultline.Test, error) {
+func build(ctx context.Context, o *cli.Options, s settings, binary string, c *cluster.Cluster, remote control.Remote, log *slog.Logger) (*faultline.Test, error) {
 	d := NewDB(Config{Binary: binary, Addr: c.Addr})
 	cl, err := NewClient(ClientConfig{Workload: o.Workload, ReadMode: s.readMode, URL: d.ClientURL})
 	if err != nil {
@@ -211,18 +239,22 @@ func build(ctx context.Context, o *cli.Options, s settings, binary string, c *cl
 	if s.binary != "" {
 		opts[OptBinary] = s.binary
 	}
-	pkg, err := NemesisPackage(ctx, o, c, d, log)
+	pkg, err := NemesisPackage(ctx, o, c, remote, d, log)
 	if err != nil {
 		return nil, fmt.Errorf("--nemesis %s: %w", o.Nemesis, err)
 	}
-	gen, final := cli.Schedule(w, pkg, RecoveryWait)
+	recovery := RecoveryWait
+	if w.Final == nil {
+		recovery = 0 // nothing reads after the healing
+	}
+	gen, final := cli.Schedule(w, pkg, recovery)
 	return &faultline.Test{
 		Name:           name,
 		Nodes:          c.Nodes(),
 		Concurrency:    o.Concurrency,
 		TimeLimit:      o.TimeLimit,
 		Seed:           o.Seed,
-		Remote:         c.Remote(),
+		Remote:         remote,
 		DB:             d,
 		Client:         cl,
 		Nemesis:        pkg.Nemesis,
@@ -230,7 +262,7 @@ func build(ctx context.Context, o *cli.Options, s settings, binary string, c *cl
 		FinalGenerator: final,
 		Checker:        workload.Standard(w.Checker, pkg.Perf...),
 		Options:        opts,
-		Meta:           map[string]any{"cluster": c.Name()},
+		Meta:           map[string]any{"cluster": c.Name(), "remote": s.remote},
 	}, nil
 }
 

@@ -113,6 +113,7 @@ func TestNewTestRejectsBadOptions(t *testing.T) {
 		{"netns with host names", func(o *cli.Options) { o.Cluster = "netns"; o.Nodes = []string{"db1"} }, "--node-count"},
 		{"cluster name", func(o *cli.Options) { o.Set[OptClusterName] = "Bad Name" }, "cluster name"},
 		{"nemesis", func(o *cli.Options) { o.Nemesis = "partition,meteor" }, "meteor"},
+		{"remote", func(o *cli.Options) { o.Set[OptRemote] = "telnet" }, "remote=telnet"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := base()
