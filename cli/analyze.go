@@ -30,6 +30,7 @@ type AnalyzeFlags struct {
 	Anomalies                                 string
 	CycleSearchTimeout                        time.Duration
 	LinearizableKeys, SequentialKeys, WFRKeys bool
+	AllKeys, NoSplit                          bool
 	TimeBudget                                time.Duration
 	MemoryBudget                              int64 // bytes
 }
@@ -54,6 +55,8 @@ func runAnalyze(ctx context.Context, args []string, env *Env) int {
 	flags.StringVar(&a.Model, "model", "", "model for the linearizable checker: "+strings.Join(modelNames(), ", ")+" (implies --checker linear)")
 	flags.StringVar(&a.Initial, "initial", "", "initial model value, in EDN (e.g. 0, nil, {:x 0})")
 	flags.BoolVar(&a.Independent, "independent", false, "split Jepsen independent [key value] tuples into per-key histories")
+	flags.BoolVar(&a.AllKeys, "all-keys", false, "linear: check every key and report all failures (default: stop at the first failing key)")
+	flags.BoolVar(&a.NoSplit, "no-split", false, "linear: check a keyed history as one (kv model), without splitting it per key")
 	flags.StringVar(&a.ConsistencyModels, "consistency-models", "", "models the transactional checkers check, comma-separated (default strict-serializable)")
 	flags.StringVar(&a.Anomalies, "anomalies", "", "anomalies the transactional checkers look for, comma-separated (besides those the models forbid)")
 	flags.Var(secondsValue{&a.CycleSearchTimeout}, "cycle-search-timeout", "seconds the transactional checkers search each strongly connected component for cycles")

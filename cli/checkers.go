@@ -77,7 +77,8 @@ func CheckerByName(name string, a *AnalyzeFlags) (checker.Checker, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: --model: %v", errUsage, err)
 		}
-		return linear.New(m, linear.Options{TimeBudget: a.TimeBudget, MemoryBudget: a.MemoryBudget, Independent: a.Independent}), nil
+		return linear.New(m, linear.Options{TimeBudget: a.TimeBudget, MemoryBudget: a.MemoryBudget,
+			Independent: a.Independent, AllKeys: a.AllKeys, NoSplit: a.NoSplit}), nil
 	}
 	if a.Model != "" {
 		return nil, fmt.Errorf("%w: --model applies to the linear checker, not %q", errUsage, name)

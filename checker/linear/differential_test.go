@@ -13,6 +13,7 @@ import (
 
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/model"
 )
 
 // TestDifferential checks random small histories against the brute-force
@@ -150,5 +151,42 @@ func TestDifferentialMedium(t *testing.T) {
 		if counts[checker.Valid] == 0 || counts[checker.Invalid] == 0 {
 			t.Errorf("%s: verdicts not mixed: %v", cfg.model, counts)
 		}
+	}
+}
+
+// TestDifferentialSimulated checks simulated register runs (crashed ops,
+// stale reads, several keys) against Porcupine: the search's reductions
+// matter most on histories like these.
+func TestDifferentialSimulated(t *testing.T) {
+	n := 40
+	if testing.Short() {
+		n = 10
+	}
+	if s := os.Getenv("FAULTLINE_DIFF_N"); s != "" {
+		n, _ = strconv.Atoi(s)
+		n /= 50
+	}
+	counts := map[checker.Validity]int{}
+	skipped := 0
+	for i := range n {
+		cfg := simConfig{Ops: 300 + 20*(i%10), Keys: 1 + i%3, Threads: 3 + i%6, Crash: 0.05, Stale: 0.01 * float64(i%3), Values: 2 + i%4, Seed: uint64(1000 + i)}
+		h, err := history.New(simulate(cfg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pres := porcupine.CheckOperationsTimeout(pRegModel(-1), pRegOps(h), 3*time.Second)
+		if pres == porcupine.Unknown {
+			skipped++
+			continue
+		}
+		got := Check(context.Background(), h, model.CASRegister(nil), Options{AllKeys: true})
+		counts[got.Valid]++
+		if (got.Valid == checker.Valid) != (pres == porcupine.Ok) || got.Valid == checker.Unknown {
+			t.Fatalf("%+v: faultline %v (%s), porcupine %v", cfg, got.Valid, got.Summary(), pres)
+		}
+	}
+	t.Logf("%d valid, %d invalid, %d too hard for porcupine", counts[checker.Valid], counts[checker.Invalid], skipped)
+	if counts[checker.Valid] == 0 || counts[checker.Invalid] == 0 {
+		t.Errorf("verdicts not mixed: %v", counts)
 	}
 }

@@ -16,14 +16,25 @@ import (
 // unlinearized ok ops bounds what may happen next: only ops invoked before R
 // completed may be linearized now. The search
 //
-//   - linearizes a read-only op that is legal now without trying anything
-//     else (it can always be moved to the front of a linearization);
-//   - otherwise tries the other ok ops in order of completion (earliest
-//     deadline first), then crashed ops; of several identical crashed ops it
-//     tries only the first not yet linearized (they are interchangeable);
 //   - succeeds once every ok op is linearized: crashed ops may take effect
 //     or not, so they never have to be placed;
-//   - memoises every configuration it enters, so each is explored once.
+//   - linearizes a read-only op that is legal now without trying anything
+//     else: it can always be moved to the front of a linearization (the
+//     model's guard states find such a read without stepping each one);
+//   - otherwise tries, in phases: the ok ops that lead to the state the
+//     earliest waiting read needs, the other ok ops, the crashed ops that
+//     lead to that state, the other crashed ops. Ok ops go earliest deadline
+//     first (or by invocation when the model prefers);
+//   - of identical crashed ops tries only the first not yet linearized
+//     (they are interchangeable); of identical ok ops skips one while an
+//     identical op invoked no later and completing earlier waits (swapping
+//     the two always gives another linearization);
+//   - memoises the configurations where it branches; a configuration is
+//     ruled out when one with the same ok ops and state, and a subset of
+//     its crashed ops, was seen (see memo).
+//
+// All of these only prune or order; the differential tests check the
+// verdicts against a brute force and against Porcupine.
 //
 // Ops are numbered for the search: ok ops 0..nOK-1 in completion order (so
 // the linearized ok ops are a prefix plus a few), crashed ops nOK.. in
@@ -79,7 +90,7 @@ const (
 	causeTimeout
 	causeMemory
 	causeCanceled
-	causeSkipped // another key was invalid and FirstFailure is set
+	causeSkipped // another key was invalid (and Options.AllKeys is not set)
 )
 
 var causeNames = [...]string{causeNone: "", causeTimeout: "timeout", causeMemory: "memory", causeCanceled: "canceled", causeSkipped: "skipped"}
@@ -124,7 +135,8 @@ type search struct {
 	// Unlinearized ops, in doubly linked lists with sentinels:
 	//   ret: every ok op in completion order (sentinel nOK): its head is
 	//        the op that bounds the next step;
-	//   w:   ok ops that are not read-only, in invocation order (sentinel nOK);
+	//   w:   ok ops that are not read-only, in the order they are tried
+	//        (sentinel nOK; wBound[j] is the earliest invocation from j on);
 	//   r:   read-only ok ops in invocation order, one list per guard state
 	//        (sentinel nOK+g) and one for ops without a guard (sentinel rFree);
 	//   info: crashed ops in invocation order (sentinel nInfo).
@@ -485,8 +497,9 @@ outer:
 			if top > s.maxDepth {
 				s.maxDepth = top
 			}
+			// Set before pushing: a push may move the stack (and f).
+			f.phase = phaseDone
 			if s.greedy(top, head, deadline) {
-				f.phase = phaseDone
 				continue outer
 			}
 			f.target, f.hasTarget = s.targetState(head, deadline)
@@ -495,10 +508,10 @@ outer:
 				f.phase = phaseTarget
 			}
 		}
-		// Candidates, in phases: when a read waits for a target state, the
-		// ok ops and then the crashed ops that lead to it; then the other
-		// ok ops; then the other crashed ops. Each phase goes in
-		// invocation order.
+		// Candidates, in phases: the ok ops that lead to the state a
+		// waiting read needs, the other ok ops, the crashed ops that lead
+		// to that state, the other crashed ops. The cursor is saved before
+		// each push, which may move the stack.
 		for f.phase != phaseDone {
 			target := f.phase == phaseTarget || f.phase == phaseTargetInfo
 			if f.phase == phaseTarget || f.phase == phaseOK {

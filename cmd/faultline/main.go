@@ -9,12 +9,13 @@ import (
 
 	"github.com/faultline/faultline/cli"
 	"github.com/faultline/faultline/netfault"
+	"github.com/faultline/faultline/suites/etcd"
 	"github.com/faultline/faultline/suites/memory"
 )
 
 func main() {
 	cli.Exec(cli.Config{
-		Suites:   []cli.Suite{memory.Suite()},
+		Suites:   []cli.Suite{memory.Suite(), etcd.Suite()},
 		Commands: []cli.Command{agentCommand()},
 	})
 }

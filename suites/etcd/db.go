@@ -153,11 +153,20 @@ func remoteOf(env *control.Env) (control.Remote, error) {
 	return env.Remote, nil
 }
 
+// stopServiceScript stops and disables the etcd service that Debian's
+// package starts on systemd machines.
+const stopServiceScript = `if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet etcd 2>/dev/null; then systemctl disable --now etcd; fi; true`
+
 // install puts etcd on node.
 func (d *DB) install(ctx context.Context, r control.Remote, node string) error {
 	if d.cfg.Binary == "" {
 		if err := db.InstallPackages(ctx, r, node, DebianPackage); err != nil {
 			return fmt.Errorf("installing etcd: %w", err)
+		}
+		if _, shared := r.(db.SharedHost); !shared {
+			// On a machine of its own, Debian's package starts an etcd
+			// service that holds the ports: stop it (best effort).
+			_, _ = r.Exec(ctx, node, control.Cmd{Shell: stopServiceScript, Sudo: true})
 		}
 		return nil
 	}

@@ -8,8 +8,9 @@
 // # DB
 //
 // DB runs one etcd member per node, through the test's control.Remote only
-// (netns nodes now, SSH hosts later). Setup installs Debian's etcd-server
-// (once on the shared host of a netns cluster), or a given binary
+// (netns nodes, or SSH to their sshd). Setup installs Debian's etcd-server
+// (once on the shared host of a netns cluster; elsewhere the service the
+// package starts is stopped and disabled), or a given binary
 // (Config.Binary, --etcd-binary), or one built by BuildEtcd
 // (--etcd-version 3.7.3: a temporary module requiring
 // go.etcd.io/etcd/server/v3 at that version, built once with CGO_ENABLED=0
@@ -22,8 +23,8 @@
 // and then until the member serves a linearizable read (leader and
 // quorum). Kill is SIGKILL by pidfile, waiting for the process to exit;
 // Start restarts with --initial-cluster-state existing; Pause and Resume
-// are SIGSTOP and SIGCONT; Primaries asks every member's status and
-// returns those that say they lead; LogFiles is etcd.log; DataFiles (for
+// are SIGSTOP and SIGCONT; Primaries asks every member's status (for up
+// to 5 s while an election runs) and returns those that say they lead; LogFiles is etcd.log; DataFiles (for
 // the file nemesis) are the bbolt db and WAL segments. Teardown kills and
 // wipes data and log.
 //
@@ -34,9 +35,9 @@
 // member answers shows in the history. Writes and linearizable reads carry
 // WithRequireLeader, so a member without a leader refuses them at once;
 // serializable reads do not, so a cut-off member answers them from its
-// local state, as they allow. Outcomes: an op that
-// finds no ready connection within a second fails without sending
-// anything ("not-connected"); reads that fail are fail (they change
+// local state, as they allow. Outcomes: an op that finds no ready
+// connection within a second fails without sending anything
+// ("not-connected"); reads that fail are fail (they change
 // nothing); writes fail only on errors proving they were not applied
 // (Definite: no leader, too many requests, proposal dropped, bad request,
 // ...), a compare that does not hold is fail ("compare-failed"), and every
@@ -65,15 +66,19 @@
 //     at the end every thread watches until the revision current then.
 //     WatchChecker requires every watcher to see every revision after the
 //     start marker once, in order, without gaps, agreeing with the other
-//     watchers and with the acknowledged writes' revisions.
+//     watchers and with the acknowledged writes' revisions, each write at
+//     one revision only, and no value that was never written or whose
+//     write failed.
 //
 // # Suite
 //
 // Suite() is the command-line suite: flags --read-mode, --etcd-version,
-// --etcd-binary and --rate (and --option cluster-name=NAME). NewTest runs
-// on a netns cluster (--cluster netns, the default without --nodes): a
-// running healthy cluster is reused, otherwise one is made for the run and
-// removed afterwards. --nemesis takes nemesis/combined's faults
+// --etcd-binary and --rate, and --option cluster-name=NAME and --option
+// remote=ssh. NewTest runs on a netns cluster (--cluster netns, the
+// default without --nodes): a running healthy cluster is reused, otherwise
+// one is made for the run and removed afterwards. With remote=ssh every
+// command reaches the nodes over SSH to an sshd in each node (the cluster
+// gets one), exactly as it would reach real machines. --nemesis takes nemesis/combined's faults
 // (partition, kill, pause, packet, file; clock is refused on nodes that
 // share this machine's kernel) through cli.Faults, with netfault.NodeNet
 // for the network and the DB for processes; cli.Schedule runs the clients

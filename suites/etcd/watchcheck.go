@@ -64,8 +64,9 @@ func (watchChecker) Name() string { return "watch" }
 type WatchAnomaly struct {
 	// Type is "gap", "duplicate", "out-of-order", "divergence",
 	// "wrong-value" (an acknowledged write seen with another value at its
-	// revision), "failed-write-seen", "phantom" (a value nobody wrote),
-	// "late-start" or "malformed".
+	// revision), "duplicated-write" (one write seen at two revisions),
+	// "failed-write-seen", "phantom" (a value nobody wrote), "late-start"
+	// or "malformed".
 	Type     string `json:"type"`
 	Process  int    `json:"process"`
 	Revision int64  `json:"revision,omitempty"`
@@ -237,6 +238,7 @@ func (watchChecker) Check(ctx context.Context, h *history.History, _ checker.Opt
 	streams := map[int]*stream{}
 	seenAt := map[int64]any{} // revision -> value, as first seen
 	seenBy := map[int64]int{}
+	valueAt := map[int64]int64{} // written value -> revision it was first seen at
 	start := int64(-1)
 	var firstFrom []struct {
 		p    int
@@ -308,6 +310,12 @@ func (watchChecker) Check(ctx context.Context, h *history.History, _ checker.Opt
 					Message: fmt.Sprintf("revision %d was acknowledged for the write of %d, but process %d saw %s there", rev, want, op.Process, history.Format(val))})
 			}
 			x, isInt := history.Int(val)
+			if first, ok := valueAt[x]; isInt && ok && first != rev {
+				add(WatchAnomaly{Type: "duplicated-write", Process: op.Process, Revision: rev, Expected: first, Got: rev, Op: opJSON(op),
+					Message: fmt.Sprintf("process %d saw the write of %d at revision %d, but it was seen at revision %d too: it took effect twice", op.Process, x, rev, first)})
+			} else if isInt && !ok {
+				valueAt[x] = rev
+			}
 			wr := writes[x]
 			switch {
 			case !isInt || wr == nil:

@@ -124,6 +124,11 @@ func TestWatchChecker(t *testing.T) {
 			writes(b)
 			b.watch(1, 3, [][2]int64{{3, 1}, {4, 0}, {5, 2}}, 5)
 		}, checker.Invalid, []string{"wrong-value"}},
+		{"duplicated write", func(b *hb) {
+			writes(b)
+			b.write(7, 3, history.Info, 0)
+			b.watch(1, 3, append(all, [2]int64{6, 3}, [2]int64{7, 3}), 7)
+		}, checker.Invalid, []string{"duplicated-write"}},
 		{"phantom", func(b *hb) {
 			writes(b)
 			b.watch(1, 3, append(all, [2]int64{6, 99}), 6)
