@@ -262,7 +262,7 @@ func build(ctx context.Context, o *cli.Options, s settings, binary string, c *cl
 		FinalGenerator: final,
 		Checker:        workload.Standard(w.Checker, pkg.Perf...),
 		Options:        opts,
-		Meta:           map[string]any{"cluster": c.Name(), "remote": s.remote},
+		Meta:           map[string]any{"cluster": c.Name(), "remote": s.remote, "nemesis": o.Nemesis},
 	}, nil
 }
 
