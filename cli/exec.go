@@ -11,10 +11,30 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // supervisedEnv marks the child process of Exec.
 const supervisedEnv = "FAULTLINE_SUPERVISED"
+
+// readStopRequests passes each byte the parent writes on stopFD as a stop
+// request.
+func readStopRequests(out chan<- string) {
+	f := os.NewFile(stopFD, "stop-requests")
+	if f == nil {
+		return
+	}
+	buf := make([]byte, 1)
+	for {
+		if _, err := f.Read(buf); err != nil {
+			return
+		}
+		select {
+		case out <- "interrupt":
+		default:
+		}
+	}
+}
 
 // Exec is the whole main function of a Faultline program:
 //
@@ -27,6 +47,12 @@ const supervisedEnv = "FAULTLINE_SUPERVISED"
 // forwarded once; the child dies with its parent.
 func Exec(cfg Config) {
 	args := os.Args[1:]
+	if os.Getenv(supervisedEnv) != "" {
+		// Programs this process starts (daemons on nodes) must not inherit
+		// the pipes to the parent, or the parent would wait for them.
+		syscall.CloseOnExec(codeFD)
+		syscall.CloseOnExec(stopFD)
+	}
 	if os.Getenv(supervisedEnv) != "" || len(args) == 0 || !supervised(args[0]) {
 		code := Main(args, cfg)
 		if os.Getenv(supervisedEnv) != "" {
@@ -41,10 +67,16 @@ func supervised(cmd string) bool {
 	return cmd == "test" || cmd == "test-all" || cmd == "analyze"
 }
 
-// reportCode tells the supervising parent the exit code the child chose, on
-// file descriptor 3.
+// File descriptors of the child of Exec: the exit code goes to the parent
+// on codeFD; stop requests (one byte each) come from it on stopFD.
+const (
+	codeFD = 3
+	stopFD = 4
+)
+
+// reportCode tells the supervising parent the exit code the child chose.
 func reportCode(code int) {
-	f := os.NewFile(3, "exit-code")
+	f := os.NewFile(codeFD, "exit-code")
 	if f == nil {
 		return
 	}
@@ -70,12 +102,19 @@ func supervise(args []string, cfg Config) int {
 	if err != nil {
 		return Main(args, cfg)
 	}
+	stopR, stopW, err := os.Pipe()
+	if err != nil {
+		r.Close()
+		w.Close()
+		return Main(args, cfg)
+	}
+	defer stopW.Close()
 	// Pdeathsig is tied to the thread that starts the child: keep it.
 	runtime.LockOSThread()
 	cmd := exec.Command(self, args...)
 	cmd.Env = append(os.Environ(), supervisedEnv+"=1")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.ExtraFiles = []*os.File{w}
+	cmd.ExtraFiles = []*os.File{w, stopR} // fds 3 and 4
 	// Own process group: a terminal's Ctrl-C reaches only this process, which
 	// forwards it once, so the child sees one signal per Ctrl-C.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -85,10 +124,12 @@ func supervise(args []string, cfg Config) int {
 	if err := cmd.Start(); err != nil {
 		w.Close()
 		r.Close()
+		stopR.Close()
 		signal.Stop(sigs)
 		return Main(args, cfg)
 	}
 	w.Close()
+	stopR.Close()
 	codeCh := make(chan string, 1)
 	go func() {
 		b, _ := io.ReadAll(r)
@@ -101,13 +142,22 @@ func supervise(args []string, cfg Config) int {
 loop:
 	for {
 		select {
-		case s := <-sigs:
-			_ = cmd.Process.Signal(s)
+		case <-sigs:
+			_, _ = stopW.Write([]byte{1}) // one stop request per signal
+
 		case waitErr = <-waitCh:
 			break loop
 		}
 	}
-	reported := <-codeCh
+	var reported string
+	select {
+	case reported = <-codeCh:
+	case <-time.After(2 * time.Second):
+		// A program the child started still holds the pipe open; the
+		// child is gone, and it reported nothing before.
+		_ = r.SetReadDeadline(time.Now())
+		reported = <-codeCh
+	}
 	if code, err := strconv.Atoi(reported); err == nil {
 		return code
 	}

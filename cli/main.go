@@ -173,25 +173,48 @@ func usage(env *Env) {
 	fmt.Fprintln(w, "exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 crash")
 }
 
-// interruptContext is cancelled by the first SIGINT or SIGTERM; the run then
-// heals, tears down and analyses. A second signal exits at once.
+// interruptContext is cancelled by the first stop request; the run then
+// heals, tears down and analyses. A second request exits at once.
+//
+// Stop requests are SIGINT and SIGTERM, except in the child process of Exec:
+// there they come only from the supervising parent, over file descriptor 4,
+// so that a signal sent to both processes (pkill, killall, a process
+// manager) counts once, not twice.
 func interruptContext(stderr io.Writer, program string) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
+	requests := make(chan string, 2)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	done := make(chan struct{})
+	fromParent := os.Getenv(supervisedEnv) != ""
+	if fromParent {
+		go readStopRequests(requests)
+	}
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				if fromParent {
+					continue // the parent forwards the signals meant for the run
+				}
+				requests <- s.String()
+			case <-done:
+				return
+			}
+		}
+	}()
 	go func() {
 		select {
-		case s := <-sigs:
+		case s := <-requests:
 			fmt.Fprintf(stderr, "\n%s: %s: stopping; healing faults and tearing down (signal again to exit at once)\n", program, s)
 			cancel()
 		case <-done:
 			return
 		}
 		select {
-		case s := <-sigs:
+		case s := <-requests:
 			fmt.Fprintf(stderr, "\n%s: %s again: exiting now; run '%s cluster heal' to clear leftover faults\n", program, s, program)
-			if os.Getenv(supervisedEnv) != "" {
+			if fromParent {
 				reportCode(130)
 			}
 			os.Exit(130)

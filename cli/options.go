@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -53,6 +54,9 @@ type Options struct {
 	Set map[string]string
 	// Args are the arguments after the options.
 	Args []string
+	// Log is the command's logger (stderr, --logging-json, --verbose); suites
+	// use it for what they do before the run starts.
+	Log *slog.Logger
 
 	rawConcurrency string
 	nodeList       stringList

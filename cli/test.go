@@ -123,6 +123,7 @@ func pickWorkloads(s *Suite, given string, all bool) ([]string, error) {
 // returns its exit code.
 func runOne(ctx context.Context, s *Suite, o *Options, env *Env, args []string) (int, report.JUnitRun) {
 	prog := env.Config.Program
+	o.Log = logger(env.Stderr, o.LoggingJSON, o.Verbose)
 	t, cleanup, err := s.Test(ctx, o)
 	if cleanup != nil {
 		defer cleanup()
@@ -155,7 +156,7 @@ func runOne(ctx context.Context, s *Suite, o *Options, env *Env, args []string) 
 		t.OpTimeout = o.OpTimeout
 	}
 	t.LeaveDBRunning = t.LeaveDBRunning || o.LeaveDBRunning
-	t.Log = logger(env.Stderr, o.LoggingJSON, o.Verbose)
+	t.Log = o.Log
 	t.Progress = env.Stderr
 	res, err := faultline.Run(ctx, t)
 	code := ExitValid

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -101,6 +102,14 @@ func (c *Cluster) Heal(ctx context.Context) (*HealReport, error) {
 	if perr == nil {
 		for _, node := range c.Nodes() {
 			for _, p := range procs[node] {
+				if isFaultAgent(p.PID) {
+					// A packet-delay agent left by a killed run: its rules are
+					// gone, so it only idles; stop it.
+					if err := syscall.Kill(p.PID, syscall.SIGKILL); err == nil {
+						rep.Removed = append(rep.Removed, fmt.Sprintf("%s: nemesis agent pid %d", node, p.PID))
+					}
+					continue
+				}
 				if p.State != 'T' {
 					continue
 				}
@@ -346,4 +355,16 @@ func healHostQdiscs(ctx context.Context, t *tools, st *State) ([]string, error) 
 		what[i] = "host: " + what[i]
 	}
 	return what, nil
+}
+
+// isFaultAgent reports whether pid runs Faultline's nemesis agent (the
+// hidden `nemesis-agent` subcommand); only processes inside the cluster's
+// own namespaces are asked.
+func isFaultAgent(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	return len(args) >= 2 && args[1] == "nemesis-agent"
 }

@@ -198,7 +198,7 @@ func TestNetStaleReadsDetected(t *testing.T) {
 	nc := startNet(t, []string{"n1", "n2", "n3", "n4", "n5"}, Config{Bug: BugStaleReads})
 	nc.leader(t)
 	cs := openClients(t, nc.client(WorkloadRegister), []string{"n1", "n2", "n3", "n4", "n5"}, 10)
-	recs := runOps(context.Background(), cs, 2*time.Second, time.Millisecond, registerGen(10, 100, 0), 4)
+	recs := runOps(context.Background(), cs, time.Second, time.Millisecond, registerGen(10, 100, 0), 4)
 	bad, _ := linearizable(recs)
 	t.Logf("%s; %d bad keys", counts(recs), len(bad))
 	if len(bad) == 0 {

@@ -127,16 +127,22 @@ func TestRealProcesses(t *testing.T) {
 	lead := pc.leader(t, "n1")
 	cs := openClients(t, pc.client(WorkloadSet), nodes, 3)
 	var acked []any
+	// add retries v through every node until it is acknowledged (adding
+	// twice to a set is harmless).
 	add := func(v int64) {
-		for _, c := range cs {
-			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-			out, err := c.Invoke(ctx, nil, history.Op{Type: history.Invoke, F: "add", Value: v})
-			cancel()
-			if err == nil && out.Type == history.OK {
-				acked = append(acked, v)
-				return
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			for _, c := range cs {
+				ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+				out, err := c.Invoke(ctx, nil, history.Op{Type: history.Invoke, F: "add", Value: v})
+				cancel()
+				if err == nil && out.Type == history.OK {
+					acked = append(acked, v)
+					return
+				}
 			}
 		}
+		t.Fatalf("add %d not acknowledged within 10s", v)
 	}
 	for i := range int64(20) {
 		add(i)
@@ -181,9 +187,6 @@ func TestRealProcesses(t *testing.T) {
 		out, err = cs[0].Invoke(ctx, nil, history.Op{Type: history.Invoke, F: "read"})
 		return err == nil && out.Type == history.OK
 	})
-	if len(acked) < 50 {
-		t.Fatalf("only %d of 60 adds acknowledged", len(acked))
-	}
 	have := map[int64]bool{}
 	for _, v := range out.Value.([]any) {
 		have[v.(int64)] = true

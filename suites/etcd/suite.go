@@ -136,7 +136,10 @@ func NewTest(ctx context.Context, o *cli.Options) (*faultline.Test, func(), erro
 	if _, err := combined.ParseFaults(o.Nemesis); err != nil {
 		return nil, nil, fmt.Errorf("%w: --nemesis: %v", faultline.ErrConfig, err)
 	}
-	log := slog.Default()
+	log := o.Log
+	if log == nil {
+		log = slog.Default()
+	}
 	binary := s.binary
 	if s.version != "" {
 		if binary, err = BuildEtcd(ctx, s.version, log); err != nil {
