@@ -48,17 +48,18 @@ func readStopRequests(out chan<- string) {
 func Exec(cfg Config) {
 	args := os.Args[1:]
 	if os.Getenv(supervisedEnv) != "" {
-		// Programs this process starts (daemons on nodes) must not inherit
-		// the pipes to the parent, or the parent would wait for them.
+		// This is the child. Programs it starts (daemons on nodes, which may
+		// be this same binary) must inherit neither the mark nor the pipes
+		// to the parent.
+		os.Unsetenv(supervisedEnv)
 		syscall.CloseOnExec(codeFD)
 		syscall.CloseOnExec(stopFD)
-	}
-	if os.Getenv(supervisedEnv) != "" || len(args) == 0 || !supervised(args[0]) {
-		code := Main(args, cfg)
-		if os.Getenv(supervisedEnv) != "" {
-			reportCode(code)
-		}
+		code := run(args, cfg, true)
+		reportCode(code)
 		os.Exit(code)
+	}
+	if len(args) == 0 || !supervised(args[0]) {
+		os.Exit(Main(args, cfg))
 	}
 	os.Exit(supervise(args, cfg))
 }

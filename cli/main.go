@@ -89,7 +89,11 @@ type Env struct {
 // line:
 //
 //	func main() { os.Exit(cli.Main(os.Args[1:], cli.Config{Suites: []cli.Suite{mySuite}})) }
-func Main(args []string, cfg Config) (code int) {
+func Main(args []string, cfg Config) int { return run(args, cfg, false) }
+
+// run is Main; child says the process is the supervised child of Exec,
+// whose stop requests come from its parent.
+func run(args []string, cfg Config, child bool) (code int) {
 	if cfg.Program == "" {
 		cfg.Program = "faultline"
 	}
@@ -111,7 +115,7 @@ func Main(args []string, cfg Config) (code int) {
 		usage(env)
 		return ExitUsage
 	}
-	ctx, stop := interruptContext(cfg.Stderr, cfg.Program)
+	ctx, stop := interruptContext(cfg.Stderr, cfg.Program, child)
 	defer stop()
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -180,13 +184,12 @@ func usage(env *Env) {
 // there they come only from the supervising parent, over file descriptor 4,
 // so that a signal sent to both processes (pkill, killall, a process
 // manager) counts once, not twice.
-func interruptContext(stderr io.Writer, program string) (context.Context, func()) {
+func interruptContext(stderr io.Writer, program string, fromParent bool) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	requests := make(chan string, 2)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	done := make(chan struct{})
-	fromParent := os.Getenv(supervisedEnv) != ""
 	if fromParent {
 		go readStopRequests(requests)
 	}

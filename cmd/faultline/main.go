@@ -16,7 +16,7 @@ import (
 func main() {
 	cli.Exec(cli.Config{
 		Suites:   []cli.Suite{memory.Suite(), etcd.Suite()},
-		Commands: []cli.Command{agentCommand()},
+		Commands: []cli.Command{memory.Command(), agentCommand()},
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -256,5 +257,86 @@ func TestKillLeavesReadableHistory(t *testing.T) {
 	a := run(t, dir, "analyze", filepath.Dir(path))
 	if a.code == 255 || a.code == 254 {
 		t.Fatalf("analyze of a killed run: exit %d\n%s", a.code, a.stderr)
+	}
+}
+
+// childOf returns the pid of the first child process of pid.
+func childOf(t *testing.T, pid int) int {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+			if err != nil {
+				continue
+			}
+			s := string(b)
+			i := strings.LastIndexByte(s, ')')
+			if i < 0 {
+				continue
+			}
+			f := strings.Fields(s[i+1:])
+			if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+				c, _ := strconv.Atoi(e.Name())
+				return c
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no child of %d", pid)
+	return 0
+}
+
+// A signal sent to both the supervising process and its child (as pkill or
+// a process manager does) counts once: the run still heals, tears down and
+// analyses instead of exiting at once.
+func TestSignalToBothProcessesCountsOnce(t *testing.T) {
+	dir := t.TempDir()
+	cmd, out := startRun(t, dir, "test", "--db", "memory", "--workload", "register", "--time-limit", "60")
+	path := waitForOps(t, dir, 200)
+	child := childOf(t, cmd.Process.Pid)
+	_ = syscall.Kill(child, syscall.SIGINT)
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit %d, want the verdict (0)\n%s", code, out)
+	}
+	completeHistory(t, path)
+	if _, err := os.Stat(filepath.Join(filepath.Dir(path), "results.json")); err != nil {
+		t.Fatalf("no results.json: %v\n%s", err, out)
+	}
+}
+
+// needRootCluster skips tests that make network namespaces.
+func needRootCluster(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make a netns cluster")
+	}
+	for _, tool := range []string{"ip", "nft", "tc"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s (Debian packages iproute2 and nftables)", tool)
+		}
+	}
+}
+
+// The memory store as real processes on a netns cluster, under partitions,
+// kills, pauses and packet faults: valid without a bug, invalid with one.
+func TestNetworkedMemoryStore(t *testing.T) {
+	needRootCluster(t)
+	dir := t.TempDir()
+	r := run(t, dir, "test", "--db", "memory", "--workload", "register", "--cluster", "netns", "--node-count", "3", "--option", "cluster-name=flcmdtest",
+		"--nemesis", "partition,kill,pause,packet", "--nemesis-interval", "2", "--time-limit", "12")
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "nemesis ops") {
+		t.Errorf("no nemesis ops in the summary:\n%s", r.stdout)
+	}
+	r = run(t, dir, "test", "--db", "memory", "--workload", "register", "--cluster", "netns", "--node-count", "3", "--option", "cluster-name=flcmdtest",
+		"--bug", "stale-reads", "--time-limit", "8")
+	if r.code != 1 {
+		t.Fatalf("stale reads: exit %d, want 1\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }

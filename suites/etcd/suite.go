@@ -2,13 +2,11 @@ package etcd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/checker"
@@ -146,7 +144,7 @@ func NewTest(ctx context.Context, o *cli.Options) (*faultline.Test, func(), erro
 			return nil, nil, err
 		}
 	}
-	c, cleanup, err := OpenCluster(ctx, s.clusterName, len(o.Nodes), s.remote == RemoteSSH, log)
+	c, cleanup, err := cli.LocalCluster(ctx, s.clusterName, len(o.Nodes), s.remote == RemoteSSH, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -169,56 +167,6 @@ func NewTest(ctx context.Context, o *cli.Options) (*faultline.Test, func(), erro
 	return t, cleanup, nil
 }
 
-// OpenCluster returns the netns cluster name with count nodes (with an sshd
-// in every node when sshd is set): the running one when it is healthy
-// (repaired, or given its sshd, when it is not), else a new one. The
-// cleanup removes a cluster made here and does nothing for one that was
-// already there.
-func OpenCluster(ctx context.Context, name string, count int, sshd bool, log *slog.Logger) (*cluster.Cluster, func(), error) {
-	noop := func() {}
-	c, err := cluster.Open("", name)
-	switch {
-	case err == nil:
-		if n := len(c.Nodes()); n != count {
-			return nil, nil, fmt.Errorf("%w: cluster %s has %d nodes, not %d: give --node-count %d, or run `faultline cluster down %s`", faultline.ErrConfig, name, n, count, n, name)
-		}
-		st, err := c.Status(ctx)
-		if errors.Is(err, cluster.ErrNotRoot) {
-			return nil, nil, fmt.Errorf("%w: %w", faultline.ErrConfig, err)
-		}
-		_, noSSHD := c.SSHOptions()
-		if err == nil && st.Healthy && (!sshd || noSSHD == nil) {
-			log.Info("reusing the running netns cluster", "cluster", name, "nodes", count)
-			return c, noop, nil
-		}
-		log.Info("repairing the netns cluster", "cluster", name, "sshd", sshd)
-		c, err = cluster.Up(ctx, cluster.Config{Name: name, NodeCount: count, SSHD: sshd, Log: log})
-		if err != nil {
-			return nil, nil, err
-		}
-		return c, noop, nil
-	case errors.Is(err, cluster.ErrNoCluster):
-	default:
-		return nil, nil, err
-	}
-	began := time.Now()
-	c, err = cluster.Up(ctx, cluster.Config{Name: name, NodeCount: count, SSHD: sshd, Log: log})
-	if errors.Is(err, cluster.ErrNotRoot) {
-		return nil, nil, fmt.Errorf("%w: %w", faultline.ErrConfig, err)
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	log.Info("made a netns cluster for the run", "cluster", name, "nodes", count, "took", time.Since(began).Round(time.Millisecond))
-	cleanup := func() {
-		dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := c.Down(dctx); err != nil {
-			log.Warn("removing the netns cluster", "cluster", name, "err", err)
-		}
-	}
-	return c, cleanup, nil
-}
 
 // build assembles the test.
 func build(ctx context.Context, o *cli.Options, s settings, binary string, c *cluster.Cluster, remote control.Remote, log *slog.Logger) (*faultline.Test, error) {
@@ -242,7 +190,7 @@ func build(ctx context.Context, o *cli.Options, s settings, binary string, c *cl
 	if s.binary != "" {
 		opts[OptBinary] = s.binary
 	}
-	pkg, err := NemesisPackage(ctx, o, c, remote, d, log)
+	pkg, err := cli.ClusterFaults(ctx, o, c, remote, d, log)
 	if err != nil {
 		return nil, fmt.Errorf("--nemesis %s: %w", o.Nemesis, err)
 	}

@@ -3,12 +3,18 @@ package memory
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"net"
 	"strconv"
 	"time"
 
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/cli"
+	"github.com/faultline/faultline/client"
+	"github.com/faultline/faultline/cluster"
+	"github.com/faultline/faultline/control"
+	"github.com/faultline/faultline/db"
 	"github.com/faultline/faultline/internal/memdb"
 	"github.com/faultline/faultline/nemesis/combined"
 	"github.com/faultline/faultline/netfault"
@@ -19,7 +25,7 @@ import (
 func Suite() cli.Suite {
 	return cli.Suite{
 		Name:      "memory",
-		Help:      "Faultline's own replicated key-value store, in-process; no set-up needed; faults: partition, kill, pause",
+		Help:      "Faultline's own replicated key-value store: in-process (faults: partition, kill, pause), or one process per node with --cluster netns (all network faults)",
 		Workloads: memdb.Workloads(),
 		Flags: []cli.Flag{
 			{Name: "bug", Default: "none", Usage: "bug built into the store: none, stale-reads or lost-writes"},
@@ -39,20 +45,57 @@ func newTest(ctx context.Context, o *cli.Options) (*faultline.Test, func(), erro
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: --rate %q is not a number", faultline.ErrConfig, o.Option("rate", ""))
 	}
-	if o.Cluster != "" {
-		return nil, nil, fmt.Errorf("%w: --cluster %s: the memory store runs in-process; drop --cluster", faultline.ErrConfig, o.Cluster)
-	}
 	w, err := workload.ByName(o.Workload, workload.Options{Concurrency: o.Concurrency, Rate: rate})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", faultline.ErrConfig, err)
 	}
-	d := memdb.NewInProcessDB(memdb.Config{Bug: bug, Seed: o.Seed})
-	cl := memdb.NewInProcessClient(d, memdb.ClientConfig{Workload: o.Workload})
-	// Faults act on the replicas themselves: partitions cut the in-memory
-	// links between them, kills and pauses stop them.
-	pkg, err := cli.Faults(ctx, o, combined.Options{DB: d, Net: memNet{d}}, nil)
-	if err != nil {
-		return nil, nil, err
+	cfg := memdb.Config{Bug: bug, Seed: o.Seed}
+	var (
+		d       db.DB
+		cl      client.Client
+		pkg     combined.Package
+		remote  control.Remote
+		cleanup func()
+	)
+	switch o.Cluster {
+	case "":
+		// In-process: faults act on the replicas themselves; partitions cut
+		// the in-memory links between them, kills and pauses stop them.
+		ipd := memdb.NewInProcessDB(cfg)
+		d, cl = ipd, memdb.NewInProcessClient(ipd, memdb.ClientConfig{Workload: o.Workload})
+		if pkg, err = cli.Faults(ctx, o, combined.Options{DB: ipd, Net: memNet{ipd}}, nil); err != nil {
+			return nil, nil, err
+		}
+	case cluster.DriverNetns:
+		// One `faultline memdb serve` process per node of a local cluster:
+		// faults act on real processes and real network links.
+		log := o.Log
+		if log == nil {
+			log = slog.New(slog.DiscardHandler)
+		}
+		name := o.Option("cluster-name", cluster.DefaultName)
+		if err := cluster.ValidName(name); err != nil {
+			return nil, nil, fmt.Errorf("%w: --option cluster-name: %v", faultline.ErrConfig, err)
+		}
+		c, down, err := cli.LocalCluster(ctx, name, len(o.Nodes), false, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		addrs := map[string]string{}
+		for _, n := range c.Nodes() {
+			addrs[n] = net.JoinHostPort(c.Addr(n), memdb.DefaultPort)
+		}
+		nd, err := newNetDB(cfg, addrs)
+		if err == nil {
+			pkg, err = cli.ClusterFaults(ctx, o, c, c.Remote(), nd, log)
+		}
+		if err != nil {
+			down()
+			return nil, nil, err
+		}
+		d, cl, remote, cleanup = nd, memdb.NewNetClient(memdb.ClientConfig{Workload: o.Workload, Addrs: addrs}), c.Remote(), down
+	default:
+		return nil, nil, fmt.Errorf("%w: --cluster %s: the memory store runs in-process or on a netns cluster", faultline.ErrConfig, o.Cluster)
 	}
 	gen, final := cli.Schedule(w, pkg, recoveryTime)
 	name := "memory-" + o.Workload
@@ -60,6 +103,7 @@ func newTest(ctx context.Context, o *cli.Options) (*faultline.Test, func(), erro
 		name += "-" + string(bug)
 	}
 	t := &faultline.Test{
+		Remote:         remote,
 		Name:           name,
 		Nodes:          o.Nodes,
 		Concurrency:    o.Concurrency,
@@ -73,7 +117,7 @@ func newTest(ctx context.Context, o *cli.Options) (*faultline.Test, func(), erro
 		Checker:        workload.Standard(w.Checker, pkg.Perf...),
 		Options:        map[string]string{"bug": string(bug), "rate": o.Option("rate", "")},
 	}
-	return t, nil, nil
+	return t, cleanup, nil
 }
 
 // recoveryTime is how long the replicas get to elect a leader and catch up
