@@ -24,4 +24,3 @@ func (d *DB) DataFiles(context.Context, *control.Env, string) ([]string, error) 
 		path.Join(d.dataDir(), "member", "wal", "*.wal"),
 	}, nil
 }
-

@@ -167,7 +167,6 @@ func NewTest(ctx context.Context, o *cli.Options) (*faultline.Test, func(), erro
 	return t, cleanup, nil
 }
 
-
 // build assembles the test.
 func build(ctx context.Context, o *cli.Options, s settings, binary string, c *cluster.Cluster, remote control.Remote, log *slog.Logger) (*faultline.Test, error) {
 	d := NewDB(Config{Binary: binary, Addr: c.Addr})
