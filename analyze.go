@@ -15,7 +15,7 @@ import (
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/report"
-	"github.com/faultline/faultline/store"
+	"github.com/faultline/faultline/runstore"
 )
 
 // AnalyzeOptions configures Analyze.
@@ -53,7 +53,7 @@ func Analyze(ctx context.Context, path string, opts AnalyzeOptions) (*Result, er
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	src, err := store.Resolve(path)
+	src, err := runstore.Resolve(path)
 	if err != nil {
 		return nil, err
 	}
@@ -80,31 +80,31 @@ func Analyze(ctx context.Context, path string, opts AnalyzeOptions) (*Result, er
 	}
 	dir := ""
 	if !opts.NoStore {
-		if src.Kind == store.KindRun {
+		if src.Kind == runstore.KindRun {
 			dir = src.Dir
 		} else {
 			base := opts.Store
 			if base == "" {
-				base = store.DefaultBase
+				base = runstore.DefaultBase
 			}
-			dir, err = store.Create(base, name, time.Now())
+			dir, err = runstore.Create(base, name, time.Now())
 			if err != nil {
 				return nil, err
 			}
 			if err := copyFile(src.History, filepath.Join(dir, "input-"+filepath.Base(src.History))); err != nil {
 				return nil, err
 			}
-			if err := writeOps(filepath.Join(dir, store.HistoryFile), h.Ops, history.WriteJSONL); err != nil {
+			if err := writeOps(filepath.Join(dir, runstore.HistoryFile), h.Ops, history.WriteJSONL); err != nil {
 				return nil, err
 			}
-			if err := store.WriteJSON(filepath.Join(dir, store.TestFile), map[string]any{
+			if err := runstore.WriteJSON(filepath.Join(dir, runstore.TestFile), map[string]any{
 				"name": name, "analyzed-from": absPath(path), "checker": opts.Checker.Name(),
 				"analyzed-at": time.Now().Format(time.RFC3339),
 			}); err != nil {
 				return nil, err
 			}
 			defer func() {
-				if err := store.Finish(base, dir); err != nil {
+				if err := runstore.Finish(base, dir); err != nil {
 					log.Warn("store links", "err", err)
 				}
 			}()
@@ -141,10 +141,10 @@ func analyseHistory(ctx context.Context, h *history.History, chk checker.Checker
 	log.Info("analysis done", "valid", results.Valid.String(), "seconds", took.Seconds())
 	res := &Result{Dir: dir, Valid: results.Valid, Results: results, History: h, Counts: countOps(h), CheckTime: took}
 	if dir != "" {
-		if err := writeOps(filepath.Join(dir, store.HistoryEDNFile), h.Ops, history.WriteEDN); err != nil {
+		if err := writeOps(filepath.Join(dir, runstore.HistoryEDNFile), h.Ops, history.WriteEDN); err != nil {
 			return res, fmt.Errorf("store: %w", err)
 		}
-		if err := store.WriteJSON(filepath.Join(dir, store.ResultsFile), results); err != nil {
+		if err := runstore.WriteJSON(filepath.Join(dir, runstore.ResultsFile), results); err != nil {
 			return res, fmt.Errorf("store: %w", err)
 		}
 		in, err := report.ReadRun(dir)

@@ -30,7 +30,7 @@ var layers = map[string]int{
 	"netfault":         2,
 	"checker/linear":   2,
 	"checker/elle":     2,
-	"store":            2,
+	"runstore":         2,
 	"nemesis":          3,
 	"workload":         3,
 	"report":           3,
@@ -61,7 +61,7 @@ func TestLayers(t *testing.T) {
 			return err
 		}
 		if d.IsDir() {
-			if name := d.Name(); path != "." && (strings.HasPrefix(name, ".") || name == "testdata" || name == "store") {
+			if name := d.Name(); path != "." && (strings.HasPrefix(name, ".") || name == "testdata" || path == "store" || path == "bin") {
 				return filepath.SkipDir
 			}
 			return nil

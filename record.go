@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/faultline/faultline/store"
+	"github.com/faultline/faultline/runstore"
 )
 
 // Version is Faultline's version.
@@ -64,7 +64,7 @@ func readTestRecord(dir string) TestRecord {
 	if dir == "" {
 		return rec
 	}
-	b, err := os.ReadFile(filepath.Join(dir, store.TestFile))
+	b, err := os.ReadFile(filepath.Join(dir, runstore.TestFile))
 	if err != nil {
 		return rec
 	}

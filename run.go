@@ -17,7 +17,7 @@ import (
 	"github.com/faultline/faultline/generator"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/nemesis"
-	"github.com/faultline/faultline/store"
+	"github.com/faultline/faultline/runstore"
 )
 
 // Result is what a run or an analysis produced.
@@ -134,12 +134,12 @@ func (r *runner) open() error {
 		handlers = append(handlers, t.Log.Handler())
 	}
 	if !t.NoStore {
-		dir, err := store.Create(t.Store, t.Name, r.began)
+		dir, err := runstore.Create(t.Store, t.Name, r.began)
 		if err != nil {
 			return err
 		}
 		r.dir = dir
-		f, err := os.Create(filepath.Join(dir, store.LogFile))
+		f, err := os.Create(filepath.Join(dir, runstore.LogFile))
 		if err != nil {
 			return fmt.Errorf("store: %w", err)
 		}
@@ -158,7 +158,7 @@ func (r *runner) open() error {
 		Options:     t.Options,
 	}
 	if r.dir != "" {
-		if err := store.WriteJSON(filepath.Join(r.dir, store.TestFile), testRecord(t, r.began)); err != nil {
+		if err := runstore.WriteJSON(filepath.Join(r.dir, runstore.TestFile), testRecord(t, r.began)); err != nil {
 			return fmt.Errorf("store: %w", err)
 		}
 	}
@@ -291,7 +291,7 @@ func (r *runner) interpret(ctx context.Context) ([]history.Op, interpStats, erro
 	gen = generator.Validate(generator.Recover(gen))
 	var rec recorder
 	if r.dir != "" {
-		w, err := history.CreateFileWriter(filepath.Join(r.dir, store.HistoryFile), history.FileWriterOptions{})
+		w, err := history.CreateFileWriter(filepath.Join(r.dir, runstore.HistoryFile), history.FileWriterOptions{})
 		if err != nil {
 			return nil, st, fmt.Errorf("store: %w", err)
 		}
@@ -427,7 +427,7 @@ func (r *runner) analyse(ctx context.Context, ops []history.Op, notes []string) 
 	res.Name, res.Seed, res.Concurrency = t.Name, t.Seed, t.Concurrency
 	res.Faults = faultsPhrase(t)
 	if r.dir != "" {
-		if err2 := store.Finish(t.Store, r.dir); err2 != nil {
+		if err2 := runstore.Finish(t.Store, r.dir); err2 != nil {
 			r.log.Warn("store links", "err", err2)
 		}
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/faultline/faultline/db"
 	"github.com/faultline/faultline/generator"
 	"github.com/faultline/faultline/nemesis"
-	"github.com/faultline/faultline/store"
+	"github.com/faultline/faultline/runstore"
 )
 
 // Test describes one test run: the Go counterpart of Jepsen's test map.
@@ -83,7 +83,7 @@ func (t *Test) check() error {
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf(format, args...))
 	}
-	if err := store.CheckName(t.Name); err != nil {
+	if err := runstore.CheckName(t.Name); err != nil {
 		bad("%v", err)
 	}
 	if len(t.Nodes) == 0 {
@@ -128,6 +128,6 @@ func (t *Test) withDefaults() {
 		t.NemesisTimeout = 60 * time.Second
 	}
 	if t.Store == "" {
-		t.Store = store.DefaultBase
+		t.Store = runstore.DefaultBase
 	}
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/history"
-	"github.com/faultline/faultline/store"
+	"github.com/faultline/faultline/runstore"
 )
 
 // AnalyzeFlags are the options of `analyze` that choose and tune a checker.
@@ -122,7 +122,7 @@ func analyzeOne(ctx context.Context, path string, a *analyzeOpts, env *Env) int 
 		fmt.Fprintf(env.Stderr, "%s analyze: %v\n", prog, err)
 		return code
 	}
-	src, err := store.Resolve(path)
+	src, err := runstore.Resolve(path)
 	if err != nil {
 		return fail(ExitUsage, err)
 	}
@@ -267,7 +267,7 @@ func pickStored(base, sel string) (string, error) {
 	if err != nil {
 		return sel, nil
 	}
-	runs, err := store.List(base)
+	runs, err := runstore.List(base)
 	if err != nil {
 		return "", fmt.Errorf("-t %s: %w", sel, err)
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/history"
-	"github.com/faultline/faultline/store"
+	"github.com/faultline/faultline/runstore"
 )
 
 // Limits that keep index.html readable and small whatever the results.
@@ -146,8 +146,8 @@ func byteSize(n int64) string {
 // not evidence).
 func standardFile(name string) bool {
 	switch name {
-	case store.TestFile, store.HistoryFile, store.HistoryEDNFile, store.ResultsFile, store.LogFile,
-		store.JepsenResultsFile, store.JepsenTestFile, "history.txt", "jepsen.log",
+	case runstore.TestFile, runstore.HistoryFile, runstore.HistoryEDNFile, runstore.ResultsFile, runstore.LogFile,
+		runstore.JepsenResultsFile, runstore.JepsenTestFile, "history.txt", "jepsen.log",
 		IndexFile, TimelineFile, LatencyRawFile, LatencyQuantilesFile, RateFile:
 		return true
 	}
@@ -168,10 +168,10 @@ func indexHTML(dir string, d *runData, in Input) ([]byte, error) {
 		pg.Notes = in.Results.Notes
 		pg.Analysed = true
 	}
-	for _, f := range []string{store.ResultsFile, store.HistoryFile, store.HistoryEDNFile} {
+	for _, f := range []string{runstore.ResultsFile, runstore.HistoryFile, runstore.HistoryEDNFile} {
 		if _, ok := sc.files[f]; ok {
 			pg.Quick = append(pg.Quick, link{Href: href(f), Text: f})
-			if f == store.HistoryFile {
+			if f == runstore.HistoryFile {
 				break // one history is enough here
 			}
 		}

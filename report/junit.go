@@ -12,7 +12,7 @@ import (
 
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/history"
-	"github.com/faultline/faultline/store"
+	"github.com/faultline/faultline/runstore"
 )
 
 // JUnitRun is one run for WriteJUnit.
@@ -53,7 +53,7 @@ func JUnitRunFromDir(dir string) (JUnitRun, error) {
 	r := JUnitRun{Name: in.Name, Dir: dir, Started: in.Started, Valid: checker.Unknown}
 	r.Duration = historyDuration(dir)
 	if in.Results == nil {
-		r.Error = "the run has no " + store.ResultsFile + ": it was not analysed"
+		r.Error = "the run has no " + runstore.ResultsFile + ": it was not analysed"
 		return r, nil
 	}
 	r.Valid, r.Notes = in.Results.Valid, in.Results.Notes
@@ -80,7 +80,7 @@ func JUnitCheckers(checkers map[string]any) []JUnitChecker {
 // historyDuration is the time of the last op of a run folder's history,
 // read from the end of history.jsonl; 0 when unknown.
 func historyDuration(dir string) time.Duration {
-	f, err := os.Open(filepath.Join(dir, store.HistoryFile))
+	f, err := os.Open(filepath.Join(dir, runstore.HistoryFile))
 	if err != nil {
 		return 0
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/history"
-	"github.com/faultline/faultline/store"
+	"github.com/faultline/faultline/runstore"
 )
 
 // Files Write puts into a run folder.
@@ -74,13 +74,13 @@ type testRecord struct {
 // be decoded is an error naming it.
 func ReadRun(dir string) (Input, error) {
 	var in Input
-	if b, err := os.ReadFile(filepath.Join(dir, store.TestFile)); err == nil {
+	if b, err := os.ReadFile(filepath.Join(dir, runstore.TestFile)); err == nil {
 		var rec testRecord
 		if err := json.Unmarshal(b, &rec); err != nil {
-			return in, fmt.Errorf("report: %s: %w", filepath.Join(dir, store.TestFile), err)
+			return in, fmt.Errorf("report: %s: %w", filepath.Join(dir, runstore.TestFile), err)
 		}
 		if err := decodeJSON(b, &in.Test); err != nil {
-			return in, fmt.Errorf("report: %s: %w", filepath.Join(dir, store.TestFile), err)
+			return in, fmt.Errorf("report: %s: %w", filepath.Join(dir, runstore.TestFile), err)
 		}
 		in.Name, in.Nodes, in.Seed, in.Concurrency, in.Options = rec.Name, rec.Nodes, rec.Seed, rec.Concurrency, rec.Options
 		if t, err := time.Parse(time.RFC3339Nano, rec.Started); err == nil {
@@ -97,14 +97,14 @@ func ReadRun(dir string) (Input, error) {
 		in.Name = filepath.Base(filepath.Dir(real))
 	}
 	if in.Started.IsZero() {
-		if t, err := store.ParseStamp(filepath.Base(real)); err == nil {
+		if t, err := runstore.ParseStamp(filepath.Base(real)); err == nil {
 			in.Started = t
 		}
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, store.ResultsFile)); err == nil {
+	if b, err := os.ReadFile(filepath.Join(dir, runstore.ResultsFile)); err == nil {
 		var res Results
 		if err := decodeJSON(b, &res); err != nil {
-			return in, fmt.Errorf("report: %s: %w", filepath.Join(dir, store.ResultsFile), err)
+			return in, fmt.Errorf("report: %s: %w", filepath.Join(dir, runstore.ResultsFile), err)
 		}
 		in.Results = &res
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -128,9 +128,9 @@ func WriteFromDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(dir, store.HistoryFile)
+	path := filepath.Join(dir, runstore.HistoryFile)
 	if _, err := os.Stat(path); err != nil {
-		path = filepath.Join(dir, store.HistoryEDNFile)
+		path = filepath.Join(dir, runstore.HistoryEDNFile)
 	}
 	h, probs, err := history.ReadFile(path, history.ReadOptions{Lenient: true})
 	if err != nil {
@@ -157,7 +157,7 @@ func Write(dir string, h *history.History, in Input) error {
 	d := newRunData(in.Name, h, in.Nemeses)
 	var errs []error
 	put := func(name string, b []byte) {
-		if err := store.WriteFile(filepath.Join(dir, name), b); err != nil {
+		if err := runstore.WriteFile(filepath.Join(dir, name), b); err != nil {
 			errs = append(errs, fmt.Errorf("report: %w", err))
 		}
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/history"
-	"github.com/faultline/faultline/store"
+	"github.com/faultline/faultline/runstore"
 )
 
 // RunInfo is the one-line summary of a run folder that run lists show.
@@ -80,10 +80,10 @@ func ReadRunInfo(dir string) (RunInfo, error) {
 // scanHistory counts the client invocations of a run folder's history and
 // measures its span, reading it op by op.
 func scanHistory(dir string) (ops int, span time.Duration, err error) {
-	path, format := filepath.Join(dir, store.HistoryFile), history.FormatJSONL
+	path, format := filepath.Join(dir, runstore.HistoryFile), history.FormatJSONL
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		path, format = filepath.Join(dir, store.HistoryEDNFile), history.FormatEDN
+		path, format = filepath.Join(dir, runstore.HistoryEDNFile), history.FormatEDN
 		f, err = os.Open(path)
 	}
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 	"net"
 	"os"
 
-	"github.com/faultline/faultline/store"
+	"github.com/faultline/faultline/runstore"
 )
 
 // Exit codes of Command, as the CLI's.
@@ -28,7 +28,7 @@ const (
 func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("faultline serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	storeDir := fs.String("store", store.DefaultBase, "store folder to serve")
+	storeDir := fs.String("store", runstore.DefaultBase, "store folder to serve")
 	addr := fs.String("addr", DefaultAddr, "address to listen on (host:port); a host other than localhost exposes the store")
 	verbose := fs.Bool("verbose", false, "log every refused request and download")
 	if err := fs.Parse(args); err != nil {

@@ -16,7 +16,7 @@ import (
 	"strings"
 
 	"github.com/faultline/faultline/report"
-	"github.com/faultline/faultline/store"
+	"github.com/faultline/faultline/runstore"
 )
 
 // contentType is the type a file is served with: text for the history,
@@ -123,7 +123,7 @@ func (s *server) run(w http.ResponseWriter, r *http.Request, rel string) {
 }
 
 func isRunFolder(dir string) bool {
-	for _, f := range []string{store.HistoryFile, store.HistoryEDNFile} {
+	for _, f := range []string{runstore.HistoryFile, runstore.HistoryEDNFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
 			return true
 		}

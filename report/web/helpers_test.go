@@ -11,7 +11,7 @@ import (
 
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/report"
-	"github.com/faultline/faultline/store"
+	"github.com/faultline/faultline/runstore"
 )
 
 // testStore is a store folder with real run folders (reports written by
@@ -77,7 +77,7 @@ func genOps(n, threads int, seed uint64) []history.Op {
 // report.
 func writeRun(t testing.TB, base, name string, start time.Time, ops []history.Op, results string, withReport bool) string {
 	t.Helper()
-	dir, err := store.Create(base, name, start)
+	dir, err := runstore.Create(base, name, start)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,11 +85,11 @@ func writeRun(t testing.TB, base, name string, start time.Time, ops []history.Op
 	if err := history.WriteJSONL(&b, ops); err != nil {
 		t.Fatal(err)
 	}
-	must(t, os.WriteFile(filepath.Join(dir, store.HistoryFile), b.Bytes(), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, runstore.HistoryFile), b.Bytes(), 0o644))
 	test := fmt.Sprintf(`{"name": %q, "nodes": ["n1", "n2"], "concurrency": 3, "seed": 7, "started": %q}`, name, start.Format(time.RFC3339Nano))
-	must(t, os.WriteFile(filepath.Join(dir, store.TestFile), []byte(test), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, runstore.TestFile), []byte(test), 0o644))
 	if results != "" {
-		must(t, os.WriteFile(filepath.Join(dir, store.ResultsFile), []byte(results), 0o644))
+		must(t, os.WriteFile(filepath.Join(dir, runstore.ResultsFile), []byte(results), 0o644))
 	}
 	must(t, os.MkdirAll(filepath.Join(dir, "n1"), 0o755))
 	must(t, os.WriteFile(filepath.Join(dir, "n1", "db.log"), []byte("started\n"), 0o644))
@@ -98,7 +98,7 @@ func writeRun(t testing.TB, base, name string, start time.Time, ops []history.Op
 			t.Fatal(err)
 		}
 	}
-	must(t, store.Finish(base, dir))
+	must(t, runstore.Finish(base, dir))
 	return dir
 }
 
@@ -137,6 +137,6 @@ func newTestStore(t testing.TB) *testStore {
 	must(t, os.Symlink(ts.secret, filepath.Join(ts.runs["invalid"], "escape-file")))
 	must(t, os.Symlink("/etc", filepath.Join(ts.dir, "etc")))
 	// A link inside the store, to a file of another run: allowed.
-	must(t, os.Symlink(filepath.Join(ts.runs["valid"], store.TestFile), filepath.Join(ts.runs["invalid"], "other-test.json")))
+	must(t, os.Symlink(filepath.Join(ts.runs["valid"], runstore.TestFile), filepath.Join(ts.runs["invalid"], "other-test.json")))
 	return ts
 }

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/report"
-	"github.com/faultline/faultline/store"
+	"github.com/faultline/faultline/runstore"
 )
 
 // runsPerPage is how many runs one page of the list shows.
@@ -30,7 +30,7 @@ type cachedRun struct {
 // fileStamp identifies the state of the files a run summary is read from.
 func fileStamp(dir string) string {
 	var b strings.Builder
-	for _, f := range []string{store.TestFile, store.ResultsFile, store.HistoryFile, store.HistoryEDNFile, report.IndexFile} {
+	for _, f := range []string{runstore.TestFile, runstore.ResultsFile, runstore.HistoryFile, runstore.HistoryEDNFile, report.IndexFile} {
 		if st, err := os.Stat(filepath.Join(dir, f)); err == nil {
 			fmt.Fprintf(&b, "%d.%d;", st.ModTime().UnixNano(), st.Size())
 		} else {
@@ -50,7 +50,7 @@ type runRow struct {
 // runs summarises every run of the store, from the cache where the files
 // have not changed.
 func (s *server) runs() ([]runRow, error) {
-	list, err := store.List(s.store)
+	list, err := runstore.List(s.store)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/faultline/faultline/store"
+	"github.com/faultline/faultline/runstore"
 )
 
 // DefaultAddr is where Serve listens unless told otherwise: localhost only.
@@ -50,7 +50,7 @@ type Options struct {
 // shutdown caused by ctx, or the error that stopped the server.
 func Serve(ctx context.Context, o Options) error {
 	if o.Store == "" {
-		o.Store = store.DefaultBase
+		o.Store = runstore.DefaultBase
 	}
 	if o.Addr == "" {
 		o.Addr = DefaultAddr

@@ -24,7 +24,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/report"
-	"github.com/faultline/faultline/store"
+	"github.com/faultline/faultline/runstore"
 )
 
 // startServer runs Serve on a free loopback port until the test ends.
@@ -205,7 +205,7 @@ func TestPages(t *testing.T) {
 	ts := newTestStore(t)
 	h := Handler(ts.dir)
 	valid := relRun(t, ts, "valid")
-	hist, err := os.ReadFile(filepath.Join(ts.runs["valid"], store.HistoryFile))
+	hist, err := os.ReadFile(filepath.Join(ts.runs["valid"], runstore.HistoryFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +298,7 @@ func TestRunList(t *testing.T) {
 		}
 	}
 	// A changed results.json shows at once (the cache checks the files).
-	res := filepath.Join(ts.runs["valid"], store.ResultsFile)
+	res := filepath.Join(ts.runs["valid"], runstore.ResultsFile)
 	must(t, os.WriteFile(res, []byte(invalidResults), 0o644))
 	later := time.Now().Add(time.Hour)
 	must(t, os.Chtimes(res, later, later))
@@ -351,17 +351,17 @@ func TestZip(t *testing.T) {
 	top := filepath.Base(ts.runs["invalid"])
 	for _, f := range zr.File {
 		names[f.Name] = true
-		if f.Name == top+"/"+store.HistoryFile {
+		if f.Name == top+"/"+runstore.HistoryFile {
 			rc, _ := f.Open()
 			got, _ := io.ReadAll(rc)
 			rc.Close()
-			want, _ := os.ReadFile(filepath.Join(ts.runs["invalid"], store.HistoryFile))
+			want, _ := os.ReadFile(filepath.Join(ts.runs["invalid"], runstore.HistoryFile))
 			if !bytes.Equal(got, want) {
 				t.Error("history.jsonl differs in the zip")
 			}
 		}
 	}
-	for _, want := range []string{store.HistoryFile, store.TestFile, report.IndexFile, report.TimelineFile, "n1/db.log", "other-test.json"} {
+	for _, want := range []string{runstore.HistoryFile, runstore.TestFile, report.IndexFile, report.TimelineFile, "n1/db.log", "other-test.json"} {
 		if !names[top+"/"+want] {
 			t.Errorf("zip lacks %s (has %v)", want, names)
 		}
