@@ -31,6 +31,12 @@ type Clock interface {
 	SetOffset(ctx context.Context, env *control.Env, node string, offset time.Duration) error
 }
 
+// Strober is a Clock that strobes on the node itself, with better timing
+// than a SetOffset per flip from the control host.
+type Strober interface {
+	Strobe(ctx context.Context, env *control.Env, node string, base, delta, period, duration time.Duration) error
+}
+
 // ClockChecker is a Clock that can tell beforehand whether it works on
 // the nodes (so a run can refuse a clock fault before it starts).
 type ClockChecker interface {
@@ -118,33 +124,73 @@ func (f FaketimeClock) CheckClock(ctx context.Context, env *control.Env, nodes [
 	return nil
 }
 
-// SystemClock sets the node's system clock with date -s (Jepsen's
-// set-time!): only for nodes with a kernel of their own (machines over SSH,
-// VMs). CheckClock refuses nodes that share the control host's kernel,
-// where it would move every node's clock and the host's.
+// SystemClock sets the node's real-time clock through the clock agent
+// (the faultline binary, uploaded to AgentPath on first use and run as
+// `nemesis-agent clock ...`; see ClockAgentMain): only for nodes with a
+// kernel of their own (machines over SSH, VMs). CheckClock refuses nodes
+// that share the control host's kernel, where it would move every node's
+// clock and the host's. Use a pointer: it remembers which nodes hold the
+// agent.
 type SystemClock struct {
 	Sudo bool
 	// Now is the true time (default time.Now).
 	Now func() time.Time
+	// Agent is the local file uploaded as the agent (default: this
+	// executable).
+	Agent string
+
+	uploads agentUploads
 }
 
-// SetOffset sets node's clock to true time plus offset.
-func (s SystemClock) SetOffset(ctx context.Context, env *control.Env, node string, offset time.Duration) error {
+var _ Strober = (*SystemClock)(nil)
+
+func (s *SystemClock) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// agent runs the clock agent on node with args.
+func (s *SystemClock) agent(ctx context.Context, env *control.Env, node string, args []string) error {
 	if env == nil || env.Remote == nil {
 		return errors.New("system clock needs a remote")
 	}
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
+	local := s.Agent
+	if local == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("finding the faultline executable to upload as the clock agent: %w", err)
+		}
+		local = exe
 	}
-	t := now().Add(offset)
-	stamp := fmt.Sprintf("@%d.%09d", t.Unix(), t.Nanosecond())
-	_, err := env.Remote.Exec(ctx, node, control.Cmd{Args: []string{"date", "-s", stamp}, Sudo: s.Sudo})
+	if err := s.uploads.ensure(ctx, env.Remote, node, local); err != nil {
+		return err
+	}
+	_, err := env.Remote.Exec(ctx, node, control.Cmd{Args: args, Sudo: s.Sudo})
+	return err
+}
+
+// SetOffset sets node's clock to true time plus offset.
+func (s *SystemClock) SetOffset(ctx context.Context, env *control.Env, node string, offset time.Duration) error {
+	return s.agent(ctx, env, node, agentArgs("set", "to", nsString(s.now().Add(offset))))
+}
+
+// Strobe flips node's clock by delta every period for duration, on the
+// node itself, and leaves it at base.
+func (s *SystemClock) Strobe(ctx context.Context, env *control.Env, node string, base, delta, period, duration time.Duration) error {
+	if err := s.SetOffset(ctx, env, node, base); err != nil {
+		return err
+	}
+	err := s.agent(ctx, env, node, agentArgs("strobe", "delta", durString(delta), "period", durString(period), "duration", durString(duration)))
+	if rerr := s.SetOffset(context.WithoutCancel(ctx), env, node, base); err == nil {
+		err = rerr
+	}
 	return err
 }
 
 // CheckClock refuses nodes that share this machine's kernel (same boot id).
-func (s SystemClock) CheckClock(ctx context.Context, env *control.Env, nodes []string) error {
+func (s *SystemClock) CheckClock(ctx context.Context, env *control.Env, nodes []string) error {
 	if env == nil || env.Remote == nil {
 		return errors.New("system clock needs a remote")
 	}
@@ -328,6 +374,9 @@ func (c *ClockNemesis) strobe(ctx context.Context, env *control.Env, n string, v
 	c.mu.Lock()
 	c.offsets[n] = base // so that Teardown resets it, whatever happens
 	c.mu.Unlock()
+	if st, ok := c.Clock.(Strober); ok {
+		return st.Strobe(ctx, env, n, base, delta, period, dur)
+	}
 	end := time.Now().Add(dur)
 	on := false
 	for time.Now().Before(end) && ctx.Err() == nil {

@@ -18,7 +18,7 @@
 //     check-clock-offsets over a Clock: FaketimeClock (a libfaketime offset
 //     file, for DBs started under FaketimeEnv; the only clock fault on
 //     nodes sharing a kernel, and useless for Go programs, which ignore
-//     LD_PRELOAD) or SystemClock (date -s, refused by CheckClock where the
+//     LD_PRELOAD) or SystemClock (the clock agent uploaded to the node, refused by CheckClock where the
 //     node shares this machine's kernel);
 //   - FileCorruption: truncate, bitflip, snapshot-file-chunks and
 //     restore-file-chunks on the files a glob (or the DB's DataFiles)

@@ -406,7 +406,7 @@ func TestSystemClockRefusesSharedKernel(t *testing.T) {
 		t.Skip("skipping: no boot id")
 	}
 	env := &control.Env{Nodes: []string{"n1"}, Remote: local.New()}
-	err := SystemClock{}.CheckClock(context.Background(), env, env.Nodes)
+	err := (&SystemClock{}).CheckClock(context.Background(), env, env.Nodes)
 	if !errors.Is(err, netfault.ErrUnsupported) || !strings.Contains(err.Error(), "shares this machine's kernel") {
 		t.Errorf("CheckClock on this machine: %v", err)
 	}

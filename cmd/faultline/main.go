@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/faultline/faultline/cli"
+	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/netfault"
 	"github.com/faultline/faultline/suites/etcd"
 	"github.com/faultline/faultline/suites/memory"
@@ -21,13 +22,19 @@ func main() {
 }
 
 // agentCommand is the hidden `nemesis-agent` subcommand: the packet-delay
-// agent that netfault starts on a node when its kernel has no netem.
+// agent that netfault starts on a node when its kernel has no netem
+// (`nemesis-agent delay ...`), and the clock agent that the clock nemesis
+// uploads to nodes with their own kernel (`nemesis-agent clock ...`).
 func agentCommand() cli.Command {
 	return cli.Command{
 		Name:   "nemesis-agent",
 		Hidden: true,
 		Run: func(ctx context.Context, args []string, env *cli.Env) int {
-			if err := netfault.AgentMain(ctx, args, env.Stdout); err != nil {
+			run := netfault.AgentMain
+			if len(args) > 0 && args[0] == "clock" {
+				run, args = nemesis.ClockAgentMain, args[1:]
+			}
+			if err := run(ctx, args, env.Stdout); err != nil {
 				fmt.Fprintf(env.Stderr, "faultline nemesis-agent: %v\n", err)
 				return 1
 			}

@@ -209,7 +209,7 @@ func (o Options) clock() nemesis.Clock {
 	if c, ok := o.DB.(nemesis.Clock); ok {
 		return c
 	}
-	return nemesis.SystemClock{}
+	return &nemesis.SystemClock{}
 }
 
 // info is a nemesis op template.
@@ -507,7 +507,7 @@ func Check(ctx context.Context, opts Options, caps map[string]netfault.Capabilit
 				continue
 			}
 			if opts.Env == nil || opts.Env.Remote == nil {
-				if _, sys := cl.(nemesis.SystemClock); sys {
+				if _, sys := cl.(*nemesis.SystemClock); sys {
 					errs = append(errs, unsupported(Clock, "no remote to check that the nodes have clocks of their own",
 						"run against nodes with their own kernel, or start the DB under libfaketime (nemesis.FaketimeClock)"))
 				}
