@@ -259,100 +259,30 @@ func tagSafe(tag string) bool {
 }
 
 // appendEDNString writes s as an EDN string literal.
-func appendEDNString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, "\uFFFD"...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+func appendEDNString(b []byte, s string) []byte { return appendQuoted(b, s, quoteEDN) }
 
 // EDNWriter writes ops as Jepsen's history.edn, one op map per line (see
 // AppendEDN), buffered: call Flush when done. It is not safe for concurrent
 // use.
-type EDNWriter struct {
-	w   io.Writer
-	buf []byte
-	err error
-}
+type EDNWriter struct{ lines lineWriter }
 
 // NewEDNWriter returns an EDNWriter to w.
-func NewEDNWriter(w io.Writer) *EDNWriter {
-	return &EDNWriter{w: w, buf: make([]byte, 0, writerBufferSize+1024)}
-}
+func NewEDNWriter(w io.Writer) *EDNWriter { return &EDNWriter{newLineWriter(w)} }
 
 // Write encodes op as one line. Errors of the underlying writer are sticky.
 func (w *EDNWriter) Write(op Op) error {
-	if w.err != nil {
-		return w.err
+	if w.lines.err != nil {
+		return w.lines.err
 	}
-	w.buf = appendEDNOp(w.buf, &op)
-	w.buf = append(w.buf, '\n')
-	if len(w.buf) >= writerBufferSize {
-		return w.Flush()
-	}
-	return nil
+	w.lines.buf = appendEDNOp(w.lines.buf, &op)
+	return w.lines.endLine()
 }
 
 // Flush writes the buffered lines to the underlying writer.
-func (w *EDNWriter) Flush() error {
-	if w.err != nil {
-		return w.err
-	}
-	if len(w.buf) == 0 {
-		return nil
-	}
-	_, err := w.w.Write(w.buf)
-	w.buf = w.buf[:0]
-	if err != nil {
-		w.err = err
-	}
-	return err
-}
+func (w *EDNWriter) Flush() error { return w.lines.flush() }
 
 // WriteEDN writes ops to w as a history.edn with one op map per line.
-func WriteEDN(w io.Writer, ops []Op) error {
-	ew := NewEDNWriter(w)
-	for i := range ops {
-		if err := ew.Write(ops[i]); err != nil {
-			return err
-		}
-	}
-	return ew.Flush()
-}
+func WriteEDN(w io.Writer, ops []Op) error { return writeLines(w, ops, appendEDNOp) }
 
 // AppendText appends op to dst as one line of Jepsen's history.txt, without
 // the line break: process, type, f, value and (when set) error, separated by
@@ -360,14 +290,16 @@ func WriteEDN(w io.Writer, ops []Op) error {
 // value and error are EDN (as in AppendEDN; the error is written readably,
 // unlike Jepsen, so that it reads back as the same value). Index, time, key,
 // node and extra fields have no place in this format and are left out.
-func AppendText(dst []byte, op Op) []byte {
-	b := appendEDNProcess(dst, op.Process)
+func AppendText(dst []byte, op Op) []byte { return appendTextOp(dst, &op) }
+
+func appendTextOp(b []byte, op *Op) []byte {
+	b = appendEDNProcess(b, op.Process)
 	b = append(b, '\t')
 	b = appendKeywordOrString(b, op.Type.String())
 	b = append(b, '\t')
 	b = appendEDNF(b, op.F)
 	b = append(b, '\t')
-	b = appendEDNOpValue(b, &op)
+	b = appendEDNOpValue(b, op)
 	if op.Error != nil {
 		b = append(b, '\t')
 		b = appendEDNError(b, op.Error)
@@ -376,21 +308,4 @@ func AppendText(dst []byte, op Op) []byte {
 }
 
 // WriteText writes ops to w as a Jepsen history.txt.
-func WriteText(w io.Writer, ops []Op) error {
-	var b []byte
-	for i := range ops {
-		b = AppendText(b, ops[i])
-		b = append(b, '\n')
-		if len(b) >= writerBufferSize {
-			if _, err := w.Write(b); err != nil {
-				return err
-			}
-			b = b[:0]
-		}
-	}
-	if len(b) > 0 {
-		_, err := w.Write(b)
-		return err
-	}
-	return nil
-}
+func WriteText(w io.Writer, ops []Op) error { return writeLines(w, ops, appendTextOp) }

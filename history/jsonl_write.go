@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/big"
 	"strconv"
-	"unicode/utf8"
 )
 
 // reservedFields are the op fields with a place of their own; Extra entries
@@ -228,116 +227,28 @@ func jsonKeyText(k any) string {
 	return Format(Normalize(k))
 }
 
-// appendFloat appends a finite float so that it reads back as a float in
-// JSON and EDN: with a fraction or an exponent.
-func appendFloat(b []byte, f float64) []byte {
-	n := len(b)
-	b = strconv.AppendFloat(b, f, 'g', -1, 64)
-	for _, c := range b[n:] {
-		if c == '.' || c == 'e' {
-			return b
-		}
-	}
-	return append(b, ".0"...)
-}
-
-const hexDigits = "0123456789abcdef"
-
 // appendJSONString appends s as a JSON string, escaping quotes, backslashes
 // and control characters, and replacing invalid UTF-8 with U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, "\uFFFD"...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-// writerBufferSize is how many bytes a Writer buffers before writing them.
-const writerBufferSize = 32 << 10
+func appendJSONString(b []byte, s string) []byte { return appendQuoted(b, s, quoteJSON) }
 
 // Writer writes ops as JSON Lines (see AppendJSON), buffered: call Flush
 // when done. It is not safe for concurrent use; FileWriter is.
-type Writer struct {
-	w   io.Writer
-	buf []byte
-	err error
-}
+type Writer struct{ lines lineWriter }
 
 // NewWriter returns a Writer of JSON Lines to w.
-func NewWriter(w io.Writer) *Writer {
-	return &Writer{w: w, buf: make([]byte, 0, writerBufferSize+1024)}
-}
+func NewWriter(w io.Writer) *Writer { return &Writer{newLineWriter(w)} }
 
 // Write encodes op as one line. Errors of the underlying writer are sticky.
 func (w *Writer) Write(op Op) error {
-	if w.err != nil {
-		return w.err
+	if w.lines.err != nil {
+		return w.lines.err
 	}
-	w.buf = appendJSONOp(w.buf, &op)
-	w.buf = append(w.buf, '\n')
-	if len(w.buf) >= writerBufferSize {
-		return w.Flush()
-	}
-	return nil
+	w.lines.buf = appendJSONOp(w.lines.buf, &op)
+	return w.lines.endLine()
 }
 
 // Flush writes the buffered lines to the underlying writer.
-func (w *Writer) Flush() error {
-	if w.err != nil {
-		return w.err
-	}
-	if len(w.buf) == 0 {
-		return nil
-	}
-	_, err := w.w.Write(w.buf)
-	w.buf = w.buf[:0]
-	if err != nil {
-		w.err = err
-	}
-	return err
-}
+func (w *Writer) Flush() error { return w.lines.flush() }
 
 // WriteJSONL writes ops to w as JSON Lines.
-func WriteJSONL(w io.Writer, ops []Op) error {
-	jw := NewWriter(w)
-	for i := range ops {
-		if err := jw.Write(ops[i]); err != nil {
-			return err
-		}
-	}
-	return jw.Flush()
-}
+func WriteJSONL(w io.Writer, ops []Op) error { return writeLines(w, ops, appendJSONOp) }
