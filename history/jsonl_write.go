@@ -95,6 +95,11 @@ func appendJSONOp(b []byte, op *Op) []byte {
 	return append(b, '}')
 }
 
+// AppendJSONValue appends v to dst as JSON, the way AppendJSON writes an
+// op's value (see there): results and reports quote values with it, so that
+// they read like history.jsonl.
+func AppendJSONValue(dst []byte, v any) []byte { return appendJSONValue(dst, v) }
+
 func appendJSONKey(b []byte, k any) []byte {
 	if s, ok := k.(string); ok {
 		return appendJSONString(b, s)

@@ -254,3 +254,37 @@ func TestOddFieldValuesRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestQuotedStrings(t *testing.T) {
+	for _, tc := range []struct {
+		in               string
+		json, edn, embed string
+	}{
+		{"plain", `"plain"`, `"plain"`, `"plain"`},
+		{"a\"b\\c", `"a\"b\\c"`, `"a\"b\\c"`, `"a\"b\\c"`},
+		{"\n\r\t\x01\x7f", `"\n\r\t\u0001` + "\x7f" + `"`, `"\n\r\t\u0001\u007f"`, `"\n\r\t\u0001` + "\x7f" + `"`},
+		{"</a>&", `"</a>&"`, `"</a>&"`, `"\u003c/a\u003e\u0026"`},
+		{"\u2028\u2029é", "\"\u2028\u2029é\"", "\"\u2028\u2029é\"", `"\u2028\u2029` + "é\""},
+		{"x\xffy", "\"x\uFFFDy\"", "\"x\uFFFDy\"", `"x\ufffdy"`},
+	} {
+		if got := string(appendJSONString(nil, tc.in)); got != tc.json {
+			t.Errorf("JSON %q: got %s, want %s", tc.in, got, tc.json)
+		}
+		if got := string(appendEDNString(nil, tc.in)); got != tc.edn {
+			t.Errorf("EDN %q: got %s, want %s", tc.in, got, tc.edn)
+		}
+		if got := string(AppendScriptJSONString(nil, tc.in)); got != tc.embed {
+			t.Errorf("script %q: got %s, want %s", tc.in, got, tc.embed)
+		}
+	}
+}
+
+func TestAppendJSONValueMatchesOps(t *testing.T) {
+	for _, op := range sampleOps() {
+		line := string(AppendJSON(nil, op))
+		want := `,"value":` + string(AppendJSONValue(nil, op.Value))
+		if !strings.Contains(line, want) {
+			t.Errorf("%s lacks %s", line, want)
+		}
+	}
+}

@@ -104,6 +104,12 @@ func appendQuoted(b []byte, s string, q quoting) []byte {
 	return append(b, '"')
 }
 
+// AppendScriptJSONString appends s as a JSON string that is also safe
+// inside an HTML <script> element: besides quotes, backslashes and control
+// characters, <, >, & and U+2028 and U+2029 are escaped, and invalid UTF-8
+// becomes \ufffd. Reports embed their data in pages with it.
+func AppendScriptJSONString(dst []byte, s string) []byte { return appendQuoted(dst, s, quoteScript) }
+
 // writerBufferSize is how many bytes a Writer buffers before writing them.
 const writerBufferSize = 32 << 10
 
