@@ -1,9 +1,6 @@
 package checker
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
 	"math"
 	"math/big"
 	"sort"
@@ -15,8 +12,9 @@ import (
 
 // This file holds the value helpers shared by the checkers: hashable keys for
 // history values (which may be slices and maps, so not Go map keys), a total
-// order for sorting elements in results, and the JSON encoding of values and
-// ops quoted in results (the JSONL op format of DESIGN.md).
+// order for sorting elements in results, and the JSON types of values and
+// ops quoted in results (the JSONL op format of DESIGN.md, written by
+// history's encoder).
 
 // vkey is a comparable stand-in for a history value, so values can be map
 // keys. Values that history.Equal calls equal get the same vkey: integers
@@ -219,7 +217,8 @@ func intervalSetString(vs []any) string {
 }
 
 // Values is a list of history values in a result; it marshals each value as
-// the JSONL format does (sets as arrays, maps as objects).
+// the JSONL format does (history.AppendJSONValue: sets as arrays, maps as
+// objects).
 type Values []any
 
 // MarshalJSON implements json.Marshaler.
@@ -227,24 +226,15 @@ func (vs Values) MarshalJSON() ([]byte, error) {
 	if vs == nil {
 		return []byte("[]"), nil
 	}
-	var b bytes.Buffer
-	if err := appendJSON(&b, []any(vs)); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+	return history.AppendJSONValue(nil, []any(vs)), nil
 }
 
-// Value is one history value in a result, marshalled as in JSONL.
+// Value is one history value in a result, marshalled as in JSONL
+// (history.AppendJSONValue).
 type Value struct{ V any }
 
 // MarshalJSON implements json.Marshaler.
-func (v Value) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	if err := appendJSON(&b, v.V); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
+func (v Value) MarshalJSON() ([]byte, error) { return history.AppendJSONValue(nil, v.V), nil }
 
 // OpJSON is an op quoted in a result (an example, the op that broke a rule).
 // It marshals as one line of history.jsonl (history.AppendJSON).
@@ -259,94 +249,6 @@ func (o OpJSON) MarshalJSON() ([]byte, error) {
 func opPtr(o history.Op) *OpJSON {
 	j := OpJSON(o)
 	return &j
-}
-
-func writeJSONString(b *bytes.Buffer, s string) {
-	q, _ := json.Marshal(s) // never fails for a string
-	b.Write(q)
-}
-
-// appendJSON writes a history value as JSON the way history.jsonl does
-// (history.AppendJSON): nil as null, sets and vectors as arrays, maps as
-// objects (non-string keys rendered with keyString), *big.Int as a number,
-// floats always with a fraction or exponent, NaN and infinities as the
-// strings "NaN", "Infinity" and "-Infinity", tagged literals as
-// {"#tag": ..., "value": ...}.
-func appendJSON(b *bytes.Buffer, v any) error {
-	switch x := v.(type) {
-	case nil:
-		b.WriteString("null")
-	case bool:
-		b.WriteString(strconv.FormatBool(x))
-	case int64:
-		b.WriteString(strconv.FormatInt(x, 10))
-	case int:
-		b.WriteString(strconv.Itoa(x))
-	case float64:
-		switch {
-		case math.IsNaN(x):
-			b.WriteString(`"NaN"`)
-		case math.IsInf(x, 1):
-			b.WriteString(`"Infinity"`)
-		case math.IsInf(x, -1):
-			b.WriteString(`"-Infinity"`)
-		default:
-			s := strconv.FormatFloat(x, 'g', -1, 64)
-			b.WriteString(s)
-			if !strings.ContainsAny(s, ".e") {
-				b.WriteString(".0")
-			}
-		}
-	case *big.Int:
-		if x == nil {
-			b.WriteString("null")
-		} else {
-			b.WriteString(x.String())
-		}
-	case string:
-		writeJSONString(b, x)
-	case []any:
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			if err := appendJSON(b, e); err != nil {
-				return err
-			}
-		}
-		b.WriteByte(']')
-	case history.Set:
-		return appendJSON(b, []any(x))
-	case history.Map:
-		b.WriteByte('{')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeJSONString(b, keyString(e.Key))
-			b.WriteByte(':')
-			if err := appendJSON(b, e.Val); err != nil {
-				return err
-			}
-		}
-		b.WriteByte('}')
-	case history.Tagged:
-		b.WriteString(`{"#tag":`)
-		writeJSONString(b, x.Tag)
-		b.WriteString(`,"value":`)
-		if err := appendJSON(b, x.Value); err != nil {
-			return err
-		}
-		b.WriteByte('}')
-	default:
-		out, err := json.Marshal(x)
-		if err != nil {
-			return fmt.Errorf("value %v of type %T: %w", x, x, err)
-		}
-		b.Write(out)
-	}
-	return nil
 }
 
 // elems returns the elements of a collection value (vector, list or set),
