@@ -11,12 +11,12 @@ import (
 // generators: the key at position i, or false past the end.
 type KeySeq func(i int) (key any, ok bool)
 
-// Keys returns the KeySeq of keys. Go integers become int64, as in history
-// values.
+// Keys returns the KeySeq of keys, converted by history.Normalize (Go
+// integers become int64, as in history values).
 func Keys(keys ...any) KeySeq {
 	ks := make([]any, len(keys))
 	for i, k := range keys {
-		ks[i] = normalize(k)
+		ks[i] = history.Normalize(k)
 	}
 	return func(i int) (any, bool) {
 		if i < 0 || i >= len(ks) {

@@ -3,48 +3,18 @@ package generator
 import (
 	"fmt"
 	"math"
-	"math/big"
 	"time"
 
 	"github.com/faultline/faultline/history"
 )
 
 // Invocation returns an op template for function f with value: what a
-// Jepsen user writes as {:f :read, :value v}. Common Go integer and float
-// types in value are converted to int64 and float64, the types history
-// values use.
+// Jepsen user writes as {:f :read, :value v}. value is converted to the
+// types history values use by history.Normalize (Go integer types become
+// int64, float32 float64, and so on); values of those types are kept as
+// they are.
 func Invocation(f string, value any) history.Op {
-	return history.Op{Type: history.Invoke, F: f, Value: normalize(value)}
-}
-
-// normalize converts Go scalar types to the closed set of history values.
-func normalize(v any) any {
-	switch x := v.(type) {
-	case int:
-		return int64(x)
-	case int8:
-		return int64(x)
-	case int16:
-		return int64(x)
-	case int32:
-		return int64(x)
-	case uint:
-		return normalize(uint64(x))
-	case uint8:
-		return int64(x)
-	case uint16:
-		return int64(x)
-	case uint32:
-		return int64(x)
-	case uint64:
-		if x <= math.MaxInt64 {
-			return int64(x)
-		}
-		return new(big.Int).SetUint64(x)
-	case float32:
-		return float64(x)
-	}
-	return v
+	return history.Op{Type: history.Invoke, F: f, Value: history.Normalize(value)}
 }
 
 // FillIn completes an op template the way Jepsen's fill-in-op does: Type
