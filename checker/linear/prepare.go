@@ -84,7 +84,7 @@ func collect(h *history.History, independent bool) (*collected, error) {
 	slotOf := make([]int32, len(h.Ops)) // invocation position -> raws index
 	lastKey, lastGroup := any(nil), int32(-1)
 	group := func(k any) int32 {
-		if k == lastKey && lastGroup >= 0 && isSimple(k) {
+		if isSimple(k) && lastGroup >= 0 && k == lastKey { // isSimple first: keys may be uncomparable vectors
 			return lastGroup
 		}
 		lastKey, lastGroup = k, idx.group(k)
