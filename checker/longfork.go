@@ -166,7 +166,7 @@ func (c *longFork) Check(ctx context.Context, h *history.History, _ Options) (Re
 		for j, m := range t {
 			idx[j] = j
 			keys[j] = keyOf(m.k)
-			names[j] = canonical(m.k)
+			names[j] = history.Canonical(m.k)
 		}
 		sort.Slice(idx, func(a, b int) bool { return names[idx[a]] < names[idx[b]] })
 		sortedNames := make([]string, len(t))
@@ -195,7 +195,7 @@ func (c *longFork) Check(ctx context.Context, h *history.History, _ Options) (Re
 		vnames := make([]string, len(t))
 		for j, x := range idx {
 			vals[j] = t[x].v
-			vnames[j] = canonical(t[x].v)
+			vnames[j] = history.Canonical(t[x].v)
 		}
 		sname := strings.Join(vnames, "\x00")
 		if _, ok := g.states[sname]; !ok {

@@ -200,8 +200,8 @@ func (ix *sfIndex) get(v any) int32 {
 		return -1
 	}
 	k := keyOf(v)
-	if k.kind == kInt {
-		return ix.get(k.n)
+	if n, ok := k.Int(); ok {
+		return ix.get(n)
 	}
 	if id, ok := ix.others[k]; ok {
 		return id
@@ -215,11 +215,11 @@ func (ix *sfIndex) put(v any, id int32) {
 		return
 	}
 	k := keyOf(v)
-	if k.kind == kInt {
+	if n, ok := k.Int(); ok {
 		if ix.useDense {
-			ix.dense[k.n-ix.min] = id
+			ix.dense[n-ix.min] = id
 		} else {
-			ix.ints[k.n] = id
+			ix.ints[n] = id
 		}
 		return
 	}

@@ -11,86 +11,16 @@ import (
 )
 
 // This file holds the value helpers shared by the checkers: hashable keys for
-// history values (which may be slices and maps, so not Go map keys), a total
-// order for sorting elements in results, and the JSON types of values and
-// ops quoted in results (the JSONL op format of DESIGN.md, written by
-// history's encoder).
+// history values (history.Key, as values may be slices and maps, so not Go
+// map keys), a total order for sorting elements in results, and the JSON
+// types of values and ops quoted in results (the JSONL op format of
+// DESIGN.md, written by history's encoder).
 
 // vkey is a comparable stand-in for a history value, so values can be map
-// keys. Values that history.Equal calls equal get the same vkey: integers
-// (int64, integral float64, *big.Int that fits) share one kind.
-type vkey struct {
-	kind uint8
-	n    int64
-	s    string
-}
+// keys (history.Key).
+type vkey = history.Key
 
-const (
-	kNil uint8 = iota
-	kInt
-	kString
-	kOther
-)
-
-func keyOf(v any) vkey {
-	switch x := v.(type) {
-	case nil:
-		return vkey{kind: kNil}
-	case int64:
-		return vkey{kind: kInt, n: x}
-	case string:
-		return vkey{kind: kString, s: x}
-	case float64:
-		if x == math.Trunc(x) && x >= math.MinInt64 && x < math.MaxInt64 {
-			return vkey{kind: kInt, n: int64(x)}
-		}
-	case *big.Int:
-		if x.IsInt64() {
-			return vkey{kind: kInt, n: x.Int64()}
-		}
-	case int:
-		return vkey{kind: kInt, n: int64(x)}
-	}
-	return vkey{kind: kOther, s: canonical(v)}
-}
-
-// canonical renders v so that values equal under history.Equal render the
-// same: maps and sets with their entries sorted.
-func canonical(v any) string {
-	switch x := v.(type) {
-	case history.Map:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			parts[i] = canonical(e.Key) + " " + canonical(e.Val)
-		}
-		sort.Strings(parts)
-		return "{" + strings.Join(parts, ", ") + "}"
-	case history.Set:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			parts[i] = canonical(e)
-		}
-		sort.Strings(parts)
-		return "#{" + strings.Join(parts, " ") + "}"
-	case []any:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			parts[i] = canonical(e)
-		}
-		return "[" + strings.Join(parts, " ") + "]"
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case int:
-		return strconv.Itoa(x)
-	case float64:
-		if x == math.Trunc(x) && x >= math.MinInt64 && x < math.MaxInt64 {
-			return strconv.FormatInt(int64(x), 10)
-		}
-	case *big.Int:
-		return x.String()
-	}
-	return history.Format(v)
-}
+func keyOf(v any) vkey { return history.KeyOf(v) }
 
 // keyString renders a value for use as a JSON object key or in a message:
 // strings as they are, anything else in history.Format notation.
@@ -98,14 +28,17 @@ func keyString(v any) string {
 	if s, ok := v.(string); ok {
 		return s
 	}
-	if k := keyOf(v); k.kind == kInt {
-		return strconv.FormatInt(k.n, 10)
+	if n, ok := keyOf(v).Int(); ok {
+		return strconv.FormatInt(n, 10)
 	}
 	return history.Format(v)
 }
 
 // compareValues orders values for results: nil first, then numbers by
-// value, then strings, then everything else by its rendering.
+// value, then strings, then everything else by its rendering. It is not the
+// order history.Normalize sorts map keys in (booleans first among scalars,
+// NaN before other numbers): results have always been sorted this way, and
+// that order would reorder them.
 func compareValues(a, b any) int {
 	ra, rb := rank(a), rank(b)
 	if ra != rb {
@@ -119,7 +52,7 @@ func compareValues(a, b any) int {
 	case 2:
 		return strings.Compare(a.(string), b.(string))
 	}
-	return strings.Compare(canonical(a), canonical(b))
+	return strings.Compare(history.Canonical(a), history.Canonical(b))
 }
 
 func rank(v any) int {
@@ -135,12 +68,13 @@ func rank(v any) int {
 }
 
 func compareNumbers(a, b any) int {
-	ka, kb := keyOf(a), keyOf(b)
-	if ka.kind == kInt && kb.kind == kInt {
+	na, oka := keyOf(a).Int()
+	nb, okb := keyOf(b).Int()
+	if oka && okb {
 		switch {
-		case ka.n < kb.n:
+		case na < nb:
 			return -1
-		case ka.n > kb.n:
+		case na > nb:
 			return 1
 		}
 		return 0
@@ -178,8 +112,8 @@ func intervalSetString(vs []any) string {
 	ints := make([]int64, 0, len(vs))
 	var others []any
 	for _, v := range vs {
-		if k := keyOf(v); k.kind == kInt {
-			ints = append(ints, k.n)
+		if n, ok := keyOf(v).Int(); ok {
+			ints = append(ints, n)
 		} else {
 			others = append(others, v)
 		}

@@ -142,7 +142,9 @@ func Int(v any) (int64, bool) {
 	case int64:
 		return x, true
 	case float64:
-		if x == float64(int64(x)) {
+		// The range test first: converting a float beyond int64 to int64
+		// gives a different value on each architecture.
+		if x == math.Trunc(x) && x >= math.MinInt64 && x < math.MaxInt64 {
 			return int64(x), true
 		}
 	case *big.Int:

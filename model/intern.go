@@ -3,6 +3,8 @@ package model
 import (
 	"fmt"
 	"math/bits"
+
+	"github.com/faultline/faultline/history"
 )
 
 // interned is a Machine over rich comparable states S: every state reached
@@ -175,7 +177,7 @@ func (c *transCache) memoryBytes() int64 { return int64(len(c.keys)) * 12 }
 type classTable map[string]uint64
 
 func (t classTable) class(op Op) uint64 {
-	k := op.F + "\x00" + canonicalKey(op.Value) + "\x00" + canonicalKey(op.Key)
+	k := op.F + "\x00" + history.Canonical(op.Value) + "\x00" + history.Canonical(op.Key)
 	if c, ok := t[k]; ok {
 		return c
 	}

@@ -34,7 +34,7 @@ func (m *kv) Partition(ops []Op) [][]int {
 	idx := map[string]int{}
 	var out [][]int
 	for i, op := range ops {
-		k := canonicalKey(op.Key)
+		k := history.Canonical(op.Key)
 		g, ok := idx[k]
 		if !ok {
 			g = len(out)
@@ -94,7 +94,7 @@ func (m *kv) Compile(ops []Op) (Machine, error) {
 		if o.kind != kvAppend && !o.unknown {
 			o.valID = strs.intern(o.val)
 		}
-		ck := canonicalKey(op.Key)
+		ck := history.Canonical(op.Key)
 		k, ok := keyIdx[ck]
 		if !ok {
 			k = len(keys)

@@ -46,7 +46,7 @@ type multiState struct {
 }
 
 func (t *multiState) key(k any) int {
-	ck := canonicalKey(k)
+	ck := history.Canonical(k)
 	if i, ok := t.keyIdx[ck]; ok {
 		return i
 	}

@@ -1,69 +1,10 @@
 package model
 
 import (
-	"math/big"
-	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/faultline/faultline/history"
 )
-
-// canonicalKey renders v so that values equal under history.Equal render the
-// same: integral numbers as integers, sets and maps in sorted order.
-func canonicalKey(v any) string {
-	var b strings.Builder
-	writeCanonical(&b, v)
-	return b.String()
-}
-
-func writeCanonical(b *strings.Builder, v any) {
-	switch x := v.(type) {
-	case nil:
-		b.WriteString("nil")
-	case int64:
-		b.WriteString(strconv.FormatInt(x, 10))
-	case float64:
-		if i, ok := history.Int(x); ok {
-			b.WriteString(strconv.FormatInt(i, 10))
-		} else {
-			b.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
-		}
-	case *big.Int:
-		b.WriteString(x.String())
-	case string:
-		b.WriteString(strconv.Quote(x))
-	case []any:
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteByte(' ')
-			}
-			writeCanonical(b, e)
-		}
-		b.WriteByte(']')
-	case history.Set:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			parts[i] = canonicalKey(e)
-		}
-		sort.Strings(parts)
-		b.WriteString("#{")
-		b.WriteString(strings.Join(parts, " "))
-		b.WriteByte('}')
-	case history.Map:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			parts[i] = canonicalKey(e.Key) + " " + canonicalKey(e.Val)
-		}
-		sort.Strings(parts)
-		b.WriteByte('{')
-		b.WriteString(strings.Join(parts, ", "))
-		b.WriteByte('}')
-	default:
-		b.WriteString(history.Format(v))
-	}
-}
 
 // valueTable interns values: code 0 is nil, integers 0..smallInts-1 are
 // their value plus one, other values get smallInts+1, smallInts+2, ...
@@ -97,7 +38,7 @@ func (t *valueTable) code(v any) uint64 {
 		t.ints[i] = c
 		return c
 	}
-	k := canonicalKey(v)
+	k := history.Canonical(v)
 	if c, ok := t.others[k]; ok {
 		return c
 	}

@@ -3,10 +3,7 @@ package elle
 import (
 	"context"
 	"fmt"
-	"math"
-	"math/big"
 	"sort"
-	"strings"
 
 	"github.com/faultline/faultline/history"
 )
@@ -62,74 +59,9 @@ type txn struct {
 
 // vkey is a comparable stand-in for a history value: values that
 // history.Equal calls equal get the same vkey.
-type vkey struct {
-	kind uint8
-	n    int64
-	s    string
-}
+type vkey = history.Key
 
-const (
-	vkNil uint8 = iota
-	vkInt
-	vkString
-	vkOther
-)
-
-func keyOf(v any) vkey {
-	switch x := v.(type) {
-	case nil:
-		return vkey{kind: vkNil}
-	case int64:
-		return vkey{kind: vkInt, n: x}
-	case string:
-		return vkey{kind: vkString, s: x}
-	case int:
-		return vkey{kind: vkInt, n: int64(x)}
-	case float64:
-		if x == math.Trunc(x) && x >= math.MinInt64 && x < math.MaxInt64 {
-			return vkey{kind: vkInt, n: int64(x)}
-		}
-	case *big.Int:
-		if x.IsInt64() {
-			return vkey{kind: vkInt, n: x.Int64()}
-		}
-	}
-	return vkey{kind: vkOther, s: canonical(v)}
-}
-
-// canonical renders v so that values equal under history.Equal render the
-// same (map and set entries sorted).
-func canonical(v any) string {
-	switch x := v.(type) {
-	case []any:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			parts[i] = canonical(e)
-		}
-		return "[" + strings.Join(parts, " ") + "]"
-	case history.Set:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			parts[i] = canonical(e)
-		}
-		sort.Strings(parts)
-		return "#{" + strings.Join(parts, " ") + "}"
-	case history.Map:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			parts[i] = canonical(e.Key) + " " + canonical(e.Val)
-		}
-		sort.Strings(parts)
-		return "{" + strings.Join(parts, ", ") + "}"
-	case float64:
-		if x == math.Trunc(x) && x >= math.MinInt64 && x < math.MaxInt64 {
-			return fmt.Sprint(int64(x))
-		}
-	case *big.Int:
-		return x.String()
-	}
-	return history.Format(v)
-}
+func keyOf(v any) vkey { return history.KeyOf(v) }
 
 // interner numbers keys, and values within a key, densely from 0.
 type interner struct {
@@ -191,8 +123,8 @@ func (in *interner) key(k any) int32 {
 		return id
 	}
 	vk := keyOf(k)
-	if vk.kind == vkInt {
-		return in.key(vk.n)
+	if n, ok := vk.Int(); ok {
+		return in.key(n)
 	}
 	if id, ok := in.keyOther[vk]; ok {
 		return id
@@ -241,8 +173,8 @@ func (in *interner) val(k int32, v any) (int32, bool) {
 		return id, true
 	}
 	vk := keyOf(v)
-	if vk.kind == vkInt {
-		return in.val(k, vk.n)
+	if n, ok := vk.Int(); ok {
+		return in.val(k, n)
 	}
 	key := valKey{k, vk}
 	if id, ok := in.valOther[key]; ok {
