@@ -159,6 +159,11 @@ func parseInspect(out string) map[string][]string {
 // limits qdisc removal to those devices (the host).
 func healPlan(t *tools, sec map[string][]string, devs map[string]bool) (cmds, what []string) {
 	add := func(desc string, argv ...string) {
+		for _, a := range argv {
+			if strings.ContainsRune(a, 0) {
+				return // no real name holds a NUL; a shell could not take it
+			}
+		}
 		what = append(what, desc)
 		cmds = append(cmds, control.Cmd{Args: argv}.String())
 	}
