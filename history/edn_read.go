@@ -19,7 +19,7 @@ import (
 // :index is the op's position in the file (counting from 0). Jepsen's
 // independent [k v] tuples are left in Value; see UnwrapIndependent.
 type EDNReader struct {
-	name   string
+	opCursor
 	r      io.Reader
 	buf    []byte
 	p      ednParser
@@ -31,31 +31,20 @@ type EDNReader struct {
 	lineStart bool
 	notOp     any // a top-level form that is not an op map
 	n         int // ops seen so far (including undecodable ones)
-	line      int // line of the last op returned
 	err       error
 }
 
 // NewEDNReader returns a reader of the EDN history in r; name (usually the
 // file name) is used in error messages.
 func NewEDNReader(r io.Reader, name string) *EDNReader {
-	return &EDNReader{name: name, r: r, buf: make([]byte, readBufferSize), p: ednParser{line: 1}}
+	return &EDNReader{opCursor: opCursor{name: name}, r: r, buf: make([]byte, readBufferSize), p: ednParser{line: 1}}
 }
 
 // Next returns the next op, or io.EOF after the last one. An op that cannot
 // be decoded is returned as a Problem error (with whatever could be decoded
 // in its Op); Next may then be called again to continue with the next op. Any
 // other error (from the underlying reader) is final.
-func (r *EDNReader) Next() (Op, error) {
-	rec, err := r.next()
-	if err != nil {
-		return Op{}, err
-	}
-	r.line = rec.line
-	if rec.prob != "" {
-		return rec.op, rec.problem(r.name)
-	}
-	return rec.op, nil
-}
+func (r *EDNReader) Next() (Op, error) { return r.deliver(r.next()) }
 
 // Line returns the line on which the op last returned by Next starts.
 func (r *EDNReader) Line() int { return r.line }

@@ -1,7 +1,6 @@
 package history
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"math"
@@ -22,72 +21,27 @@ import (
 // missing "time" is -1 and a missing "index" is the op's position in the
 // file (counting from 0).
 type JSONLReader struct {
-	name string
-	br   *bufio.Reader
-	long []byte // accumulates a line longer than the bufio buffer
-	p    jsonParser
-	b    opBuilder
-	ln   int // lines read
-	n    int // ops seen (including undecodable ones)
-	line int // line of the last op returned
-	err  error
+	lineReader
+	p   jsonParser
+	b   opBuilder
+	n   int // ops seen (including undecodable ones)
+	err error
 }
 
 // NewJSONLReader returns a reader of the JSON Lines history in r; name
 // (usually the file name) is used in error messages.
 func NewJSONLReader(r io.Reader, name string) *JSONLReader {
-	br, ok := r.(*bufio.Reader)
-	if !ok || br.Size() < readBufferSize {
-		br = bufio.NewReaderSize(r, readBufferSize)
-	}
-	return &JSONLReader{name: name, br: br}
+	return &JSONLReader{lineReader: newLineReader(r, name)}
 }
 
 // Next returns the next op, or io.EOF after the last one. A line that cannot
 // be decoded is returned as a Problem error (with whatever could be decoded in
 // its Op); Next may then be called again to continue with the next line. Any
 // other error (from the underlying reader) is final.
-func (r *JSONLReader) Next() (Op, error) {
-	rec, err := r.next()
-	if err != nil {
-		return Op{}, err
-	}
-	r.line = rec.line
-	if rec.prob != "" {
-		return rec.op, rec.problem(r.name)
-	}
-	return rec.op, nil
-}
+func (r *JSONLReader) Next() (Op, error) { return r.deliver(r.next()) }
 
 // Line returns the line of the op last returned by Next.
 func (r *JSONLReader) Line() int { return r.line }
-
-// readLine returns the next line without its line break, and whether the
-// line ended with one.
-func (r *JSONLReader) readLine() ([]byte, bool, error) {
-	r.long = r.long[:0]
-	for {
-		b, err := r.br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			r.long = append(r.long, b...)
-			continue
-		}
-		if len(r.long) > 0 {
-			r.long = append(r.long, b...)
-			b = r.long
-		}
-		if err == io.EOF {
-			if len(b) == 0 {
-				return nil, false, io.EOF
-			}
-			return b, false, nil
-		}
-		if err != nil {
-			return nil, false, fmt.Errorf("reading %s: %w", r.name, err)
-		}
-		return b[:len(b)-1], true, nil
-	}
-}
 
 func (r *JSONLReader) next() (record, error) {
 	for {
@@ -99,7 +53,6 @@ func (r *JSONLReader) next() (record, error) {
 			r.err = err
 			return record{}, err
 		}
-		r.ln++
 		p := &r.p
 		p.src, p.pos, p.depth = line, 0, 0
 		p.skipWS()

@@ -1,6 +1,7 @@
 package history
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -93,6 +94,72 @@ func (rec *record) problem(file string) Problem {
 		idx = -1
 	}
 	return Problem{File: file, Line: rec.line, Index: idx, Op: rec.op, Msg: rec.prob, Source: rec.source}
+}
+
+// opCursor is what the readers' Next share: the input's name for messages
+// and the line of the op last returned.
+type opCursor struct {
+	name string
+	line int
+}
+
+// deliver returns what Next returns for a record read: its op, with the
+// Problem it has, if any.
+func (c *opCursor) deliver(rec record, err error) (Op, error) {
+	if err != nil {
+		return Op{}, err
+	}
+	c.line = rec.line
+	if rec.prob != "" {
+		return rec.op, rec.problem(c.name)
+	}
+	return rec.op, nil
+}
+
+// lineReader reads the lines of a line-based history (JSONL, text, log),
+// however long.
+type lineReader struct {
+	opCursor
+	br   *bufio.Reader
+	long []byte // accumulates a line longer than the bufio buffer
+	ln   int    // lines read
+}
+
+func newLineReader(r io.Reader, name string) lineReader {
+	br, ok := r.(*bufio.Reader)
+	if !ok || br.Size() < readBufferSize {
+		br = bufio.NewReaderSize(r, readBufferSize)
+	}
+	return lineReader{opCursor: opCursor{name: name}, br: br}
+}
+
+// readLine returns the next line without its line break, and whether the
+// line ended with one, and counts it.
+func (r *lineReader) readLine() ([]byte, bool, error) {
+	r.long = r.long[:0]
+	for {
+		b, err := r.br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			r.long = append(r.long, b...)
+			continue
+		}
+		if len(r.long) > 0 {
+			r.long = append(r.long, b...)
+			b = r.long
+		}
+		if err == io.EOF {
+			if len(b) == 0 {
+				return nil, false, io.EOF
+			}
+			r.ln++
+			return b, false, nil
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("reading %s: %w", r.name, err)
+		}
+		r.ln++
+		return b[:len(b)-1], true, nil
+	}
 }
 
 // recordReader is what Read needs from a reader.

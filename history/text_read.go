@@ -1,9 +1,7 @@
 package history
 
 import (
-	"bufio"
 	"bytes"
-	"fmt"
 	"io"
 )
 
@@ -37,16 +35,12 @@ import (
 // Text histories carry no time (Op.Time is -1) and no index (Op.Index is the
 // op's position in the file).
 type TextReader struct {
-	name    string
-	br      *bufio.Reader
-	long    []byte
+	lineReader
 	log     bool
 	p       ednParser
 	b       opBuilder
 	pending map[int]any // client process -> value of its open invocation
-	ln      int         // lines read
 	n       int         // ops seen (including undecodable ones)
-	line    int         // line of the last op returned
 	err     error
 }
 
@@ -59,68 +53,28 @@ func NewTextReader(r io.Reader, name string) *TextReader { return newTextReader(
 func NewLogReader(r io.Reader, name string) *TextReader { return newTextReader(r, name, true) }
 
 func newTextReader(r io.Reader, name string, log bool) *TextReader {
-	br, ok := r.(*bufio.Reader)
-	if !ok || br.Size() < readBufferSize {
-		br = bufio.NewReaderSize(r, readBufferSize)
-	}
-	return &TextReader{name: name, br: br, log: log, pending: map[int]any{}, p: ednParser{lineMode: true}}
+	return &TextReader{lineReader: newLineReader(r, name), log: log, pending: map[int]any{}, p: ednParser{lineMode: true}}
 }
 
 // Next returns the next op, or io.EOF after the last one. A line that cannot
 // be decoded is returned as a Problem error; Next may then be called again to
 // continue with the next line. Any other error (from the underlying reader)
 // is final.
-func (r *TextReader) Next() (Op, error) {
-	rec, err := r.next()
-	if err != nil {
-		return Op{}, err
-	}
-	r.line = rec.line
-	if rec.prob != "" {
-		return rec.op, rec.problem(r.name)
-	}
-	return rec.op, nil
-}
+func (r *TextReader) Next() (Op, error) { return r.deliver(r.next()) }
 
 // Line returns the line of the op last returned by Next.
 func (r *TextReader) Line() int { return r.line }
-
-func (r *TextReader) readLine() ([]byte, error) {
-	r.long = r.long[:0]
-	for {
-		b, err := r.br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			r.long = append(r.long, b...)
-			continue
-		}
-		if len(r.long) > 0 {
-			r.long = append(r.long, b...)
-			b = r.long
-		}
-		if err == io.EOF {
-			if len(b) == 0 {
-				return nil, io.EOF
-			}
-			return b, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", r.name, err)
-		}
-		return b[:len(b)-1], nil
-	}
-}
 
 func (r *TextReader) next() (record, error) {
 	for {
 		if r.err != nil {
 			return record{}, r.err
 		}
-		line, err := r.readLine()
+		line, _, err := r.readLine()
 		if err != nil {
 			r.err = err
 			return record{}, err
 		}
-		r.ln++
 		line = bytes.TrimRight(line, " \t\r")
 		start := 0
 		for start < len(line) && (line[start] == ' ' || line[start] == '\t' || line[start] == 0xEF || line[start] == 0xBB || line[start] == 0xBF) {
