@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -13,18 +14,41 @@ import (
 // beside it, then renamed), so concurrent copies to one path never leave a
 // torn file.
 func CopyLocalFile(ctx context.Context, src, dst string) error {
-	in, err := os.Open(src)
+	in, info, err := OpenRegular(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	info, err := in.Stat()
+	return ReplaceLocalFile(dst, func(w io.Writer) (fs.FileMode, error) {
+		_, err := io.Copy(w, &ctxReader{ctx: ctx, r: in})
+		return info.Mode().Perm(), err
+	})
+}
+
+// OpenRegular opens the local file at path for an upload: it must be a
+// regular file.
+func OpenRegular(path string) (*os.File, fs.FileInfo, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return nil, nil, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
 	}
 	if !info.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file", src)
+		f.Close()
+		return nil, nil, fmt.Errorf("%s is not a regular file", path)
 	}
+	return f, info, nil
+}
+
+// ReplaceLocalFile replaces the local file dst atomically, for a download:
+// fill writes the content to a temporary file beside dst and returns the
+// permission bits to give it, and only then is it renamed to dst. dst's
+// parent folders are made first. When fill fails, dst is left as it was.
+func ReplaceLocalFile(dst string, fill func(w io.Writer) (fs.FileMode, error)) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
@@ -33,9 +57,9 @@ func CopyLocalFile(ctx context.Context, src, dst string) error {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	_, err = io.Copy(tmp, &ctxReader{ctx: ctx, r: in})
+	mode, err := fill(tmp)
 	if err == nil {
-		err = tmp.Chmod(info.Mode().Perm())
+		err = tmp.Chmod(mode)
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
@@ -45,6 +69,16 @@ func CopyLocalFile(ctx context.Context, src, dst string) error {
 	}
 	return os.Rename(tmp.Name(), dst)
 }
+
+// NotExist wraps err, the failure of a download whose remote file is
+// missing, so that it matches fs.ErrNotExist.
+func NotExist(err error) error { return &notExist{err} }
+
+type notExist struct{ err error }
+
+func (e *notExist) Error() string        { return e.err.Error() }
+func (e *notExist) Unwrap() error        { return e.err }
+func (e *notExist) Is(target error) bool { return target == fs.ErrNotExist }
 
 // ctxReader stops a copy when ctx ends.
 type ctxReader struct {

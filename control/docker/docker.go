@@ -10,10 +10,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"os/exec"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -204,18 +202,11 @@ func (r *Remote) Upload(ctx context.Context, node, localPath, remote string) err
 		return err
 	}
 	fail := func(err error) error { return fmt.Errorf("%s: upload %s to %s: %w", node, localPath, remote, err) }
-	f, err := os.Open(localPath)
+	f, st, err := control.OpenRegular(localPath)
 	if err != nil {
 		return fail(err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fail(err)
-	}
-	if !st.Mode().IsRegular() {
-		return fail(fmt.Errorf("%s is not a regular file", localPath))
-	}
 	dst := r.path(n, remote)
 	dir, base := path.Split(dst)
 	send := func() error {
@@ -259,73 +250,48 @@ func (r *Remote) Download(ctx context.Context, node, remote, localPath string) e
 	if err != nil {
 		return err
 	}
-	fail := func(err error) error { return fmt.Errorf("%s: download %s to %s: %w", node, remote, localPath, err) }
 	src := r.path(n, remote)
-	if err := os.MkdirAll(filepath.Dir(localPath), 0o755); err != nil {
-		return fail(err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(localPath), "."+filepath.Base(localPath)+".tmp*")
-	if err != nil {
-		return fail(err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	pr, pw := io.Pipe()
-	type result struct {
-		mode fs.FileMode
-		err  error
-	}
-	got := make(chan result, 1)
-	go func() {
-		tr := tar.NewReader(pr)
-		h, err := tr.Next()
-		var res result
-		switch {
-		case err != nil:
-			res.err = fmt.Errorf("reading docker cp's archive: %w", err)
-		case h.Typeflag != tar.TypeReg:
-			res.err = fmt.Errorf("%s is not a regular file", src)
-		default:
-			res.mode = fs.FileMode(h.Mode) & fs.ModePerm
-			_, res.err = io.Copy(tmp, tr)
+	err = control.ReplaceLocalFile(localPath, func(w io.Writer) (fs.FileMode, error) {
+		pr, pw := io.Pipe()
+		type result struct {
+			mode fs.FileMode
+			err  error
 		}
-		// Let docker cp finish writing whatever follows.
-		_, _ = io.Copy(io.Discard, pr)
-		got <- res
-	}()
-	var stderr bytes.Buffer
-	_, err = control.RunLocal(ctx, control.LocalProcess{Node: node, Argv: []string{r.docker, "cp", "-L", n.Container + ":" + src, "-"}, Stdout: pw, Stderr: &stderr, Display: "docker cp " + n.Container + ":" + src + " -"})
-	pw.Close()
-	res := <-got
-	if err != nil {
-		tmp.Close()
-		if strings.Contains(stderr.String(), "Could not find the file") || strings.Contains(stderr.String(), "No such file") {
-			return fail(&notExist{cpErr(err)})
+		got := make(chan result, 1)
+		go func() {
+			tr := tar.NewReader(pr)
+			h, err := tr.Next()
+			var res result
+			switch {
+			case err != nil:
+				res.err = fmt.Errorf("reading docker cp's archive: %w", err)
+			case h.Typeflag != tar.TypeReg:
+				res.err = fmt.Errorf("%s is not a regular file", src)
+			default:
+				res.mode = fs.FileMode(h.Mode) & fs.ModePerm
+				_, res.err = io.Copy(w, tr)
+			}
+			// Let docker cp finish writing whatever follows.
+			_, _ = io.Copy(io.Discard, pr)
+			got <- res
+		}()
+		var stderr bytes.Buffer
+		_, err := control.RunLocal(ctx, control.LocalProcess{Node: node, Argv: []string{r.docker, "cp", "-L", n.Container + ":" + src, "-"}, Stdout: pw, Stderr: &stderr, Display: "docker cp " + n.Container + ":" + src + " -"})
+		pw.Close()
+		res := <-got
+		if err != nil {
+			if strings.Contains(stderr.String(), "Could not find the file") || strings.Contains(stderr.String(), "No such file") {
+				return 0, control.NotExist(cpErr(err))
+			}
+			return 0, cpErr(err)
 		}
-		return fail(cpErr(err))
-	}
-	if res.err != nil {
-		tmp.Close()
-		return fail(res.err)
-	}
-	err = tmp.Chmod(res.mode)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), localPath)
-	}
+		return res.mode, res.err
+	})
 	if err != nil {
-		return fail(err)
+		return fmt.Errorf("%s: download %s to %s: %w", node, remote, localPath, err)
 	}
 	return nil
 }
-
-// notExist marks a missing file in a container.
-type notExist struct{ err error }
-
-func (e *notExist) Error() string        { return e.err.Error() }
-func (e *notExist) Unwrap() error        { return e.err }
-func (e *notExist) Is(target error) bool { return target == fs.ErrNotExist }
 
 // cpErr shortens a failed docker cp to docker's own message.
 func cpErr(err error) error {

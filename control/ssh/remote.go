@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -268,18 +267,11 @@ func (r *Remote) sudoMode(ctx context.Context, c *conn) (sudoMode, error) {
 // parent directories. A relative path is taken in the node's directory.
 func (r *Remote) Upload(ctx context.Context, node, localPath, remote string) error {
 	fail := func(err error) error { return fmt.Errorf("%s: upload %s to %s: %w", node, localPath, remote, err) }
-	f, err := os.Open(localPath)
+	f, st, err := control.OpenRegular(localPath)
 	if err != nil {
 		return fail(err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fail(err)
-	}
-	if !st.Mode().IsRegular() {
-		return fail(fmt.Errorf("%s is not a regular file", localPath))
-	}
 	dst := remotePath(r.opts.Dirs[node], remote)
 	mode := fmt.Sprintf("%o", st.Mode().Perm())
 	_, err = r.run(ctx, node, control.Cmd{Args: []string{"sh", "-c", uploadScript, "faultline-upload", dst, mode}}, f, io.Discard, io.Discard)
@@ -301,72 +293,51 @@ func (r *Remote) Download(ctx context.Context, node, remote, localPath string) e
 		return err
 	}
 	src := remotePath(r.opts.Dirs[node], remote)
-	if err := os.MkdirAll(filepath.Dir(localPath), 0o755); err != nil {
-		return fail(err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(localPath), "."+filepath.Base(localPath)+".tmp*")
-	if err != nil {
-		return fail(err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	pr, pw := io.Pipe()
-	type modeResult struct {
-		mode os.FileMode
-		err  error
-	}
-	got := make(chan modeResult, 1)
-	go func() {
-		br := bufio.NewReader(pr)
-		line, err := br.ReadString('\n')
-		if err != nil {
+	err := control.ReplaceLocalFile(localPath, func(w io.Writer) (fs.FileMode, error) {
+		pr, pw := io.Pipe()
+		type modeResult struct {
+			mode os.FileMode
+			err  error
+		}
+		got := make(chan modeResult, 1)
+		go func() {
+			br := bufio.NewReader(pr)
+			line, err := br.ReadString('\n')
+			if err != nil {
+				pr.CloseWithError(err)
+				got <- modeResult{err: err}
+				return
+			}
+			m, err := strconv.ParseUint(strings.TrimSpace(line), 8, 32)
+			if err != nil {
+				pr.CloseWithError(err)
+				got <- modeResult{err: fmt.Errorf("bad mode line %q", line)}
+				return
+			}
+			_, err = io.Copy(w, br)
 			pr.CloseWithError(err)
-			got <- modeResult{err: err}
-			return
-		}
-		m, err := strconv.ParseUint(strings.TrimSpace(line), 8, 32)
+			got <- modeResult{mode: os.FileMode(m) & fs.ModePerm, err: err}
+		}()
+		_, err := r.run(ctx, node, control.Cmd{Args: []string{"sh", "-c", downloadScript, "faultline-download", src}}, nil, pw, io.Discard)
+		pw.Close()
+		mr := <-got
 		if err != nil {
-			pr.CloseWithError(err)
-			got <- modeResult{err: fmt.Errorf("bad mode line %q", line)}
-			return
+			var ee *control.ExitError
+			if errors.As(err, &ee) && ee.ExitCode == 2 && ee.Err == nil {
+				return 0, control.NotExist(shorten(err, "download "+src))
+			}
+			return 0, shorten(err, "download "+src)
 		}
-		_, err = io.Copy(tmp, br)
-		pr.CloseWithError(err)
-		got <- modeResult{mode: os.FileMode(m) & fs.ModePerm, err: err}
-	}()
-	_, err = r.run(ctx, node, control.Cmd{Args: []string{"sh", "-c", downloadScript, "faultline-download", src}}, nil, pw, io.Discard)
-	pw.Close()
-	mr := <-got
-	if err != nil {
-		tmp.Close()
-		var ee *control.ExitError
-		if errors.As(err, &ee) && ee.ExitCode == 2 && ee.Err == nil {
-			return fail(&notExist{shorten(err, "download "+src)})
+		if mr.err != nil && !errors.Is(mr.err, io.EOF) {
+			return 0, mr.err
 		}
-		return fail(shorten(err, "download "+src))
-	}
-	if mr.err != nil && !errors.Is(mr.err, io.EOF) {
-		tmp.Close()
-		return fail(mr.err)
-	}
-	err = tmp.Chmod(mr.mode)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), localPath)
-	}
+		return mr.mode, nil
+	})
 	if err != nil {
 		return fail(err)
 	}
 	return nil
 }
-
-// notExist marks a missing remote file.
-type notExist struct{ err error }
-
-func (e *notExist) Error() string        { return e.err.Error() }
-func (e *notExist) Unwrap() error        { return e.err }
-func (e *notExist) Is(target error) bool { return target == fs.ErrNotExist }
 
 // shorten replaces the command of an ExitError (a helper script) by what.
 func shorten(err error, what string) error {
