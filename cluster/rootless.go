@@ -317,22 +317,16 @@ func (r *rootlessRemote) Process(node string, cmd control.Cmd) (control.LocalPro
 	}
 	prefix := r.prefix(n.Namespace)
 	if prefix == nil || !holderAlive(r.holder) {
-		return control.LocalProcess{}, &control.ExitError{Node: node, Command: cmd.String(), ExitCode: -1, Err: fmt.Errorf("cluster %s: %w", r.cluster, errHolderGone)}
+		return control.LocalProcess{}, control.NotRun(node, cmd, fmt.Errorf("cluster %s: %w", r.cluster, errHolderGone))
 	}
 	// Inside the user namespace the command is root: sudo is a no-op.
 	argv, vars, err := control.LocalArgv(cmd, 0)
 	if err != nil {
-		return control.LocalProcess{}, &control.ExitError{Node: node, Command: cmd.String(), ExitCode: -1, Err: err}
+		return control.LocalProcess{}, control.NotRun(node, cmd, err)
 	}
-	dir := n.Dir
-	if cmd.Dir != "" {
-		dir = cmd.Dir
-		if !filepath.IsAbs(dir) {
-			dir = filepath.Join(n.Dir, dir)
-		}
-	}
+	dir := control.NodePath(n.Dir, cmd.Dir)
 	full := append(prefix[:len(prefix)-1:len(prefix)-1], "--wd="+dir, "--")
-	env := append(os.Environ(), netns.EnvCluster+"="+r.cluster, netns.EnvNode+"="+n.Name, netns.EnvNodeDir+"="+n.Dir)
+	env := append(os.Environ(), control.NodeEnv(r.cluster, n.Name, n.Dir)...)
 	return control.LocalProcess{
 		Node:    node,
 		Argv:    append(full, argv...),

@@ -68,7 +68,7 @@ func RunLocal(ctx context.Context, p LocalProcess) (Result, error) {
 	c.Dir = p.Dir
 	c.Stdin = p.Stdin
 	var stdout, stderr bytes.Buffer
-	tail := &tailWriter{max: stderrTail}
+	tail := &TailBuffer{Max: stderrTail}
 	if p.Stdout != nil {
 		c.Stdout = p.Stdout
 	} else {
@@ -125,21 +125,22 @@ func exitCode(ps *os.ProcessState) int {
 	return ps.ExitCode()
 }
 
-// tailWriter keeps the last max bytes written to it.
-type tailWriter struct {
-	max int
+// TailBuffer keeps the last Max bytes written to it: the end of a
+// command's stderr, for its error.
+type TailBuffer struct {
+	Max int
 	buf []byte
 }
 
-func (t *tailWriter) Write(p []byte) (int, error) {
+func (t *TailBuffer) Write(p []byte) (int, error) {
 	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.max {
-		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
+	if len(t.buf) > t.Max {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.Max:]...)
 	}
 	return len(p), nil
 }
 
-func (t *tailWriter) String() string { return string(t.buf) }
+func (t *TailBuffer) String() string { return string(t.buf) }
 
 // LocalArgv turns cmd into the argument vector to run on a Linux machine
 // where the caller has user id uid, and the variables to add to the

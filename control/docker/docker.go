@@ -21,9 +21,9 @@ import (
 
 // Environment variables set for every command run on a node.
 const (
-	EnvCluster = "FAULTLINE_CLUSTER"
-	EnvNode    = "FAULTLINE_NODE"
-	EnvNodeDir = "FAULTLINE_NODE_DIR"
+	EnvCluster = control.EnvCluster
+	EnvNode    = control.EnvNode
+	EnvNodeDir = control.EnvNodeDir
 	// EnvExec tags the processes of one Exec, so that they can be found and
 	// killed when its context ends.
 	EnvExec = "FAULTLINE_EXEC"
@@ -119,14 +119,16 @@ func (r *Remote) process(node string, cmd control.Cmd, tty bool, tag string) (co
 	// Containers run as root: sudo is a no-op, sudo -u is runuser.
 	argv, vars, err := control.LocalArgv(cmd, 0)
 	if err != nil {
-		return control.LocalProcess{}, &control.ExitError{Node: node, Command: cmd.String(), ExitCode: -1, Err: err}
+		return control.LocalProcess{}, control.NotRun(node, cmd, err)
 	}
 	full := []string{r.docker, "exec", "-i"}
 	if tty {
 		full = append(full, "-t")
 	}
-	full = append(full, "-w", r.path(n, cmd.Dir),
-		"-e", EnvCluster+"="+r.cluster, "-e", EnvNode+"="+n.Name, "-e", EnvNodeDir+"="+n.Dir)
+	full = append(full, "-w", r.path(n, cmd.Dir))
+	for _, v := range control.NodeEnv(r.cluster, n.Name, n.Dir) {
+		full = append(full, "-e", v)
+	}
 	if tag != "" {
 		full = append(full, "-e", EnvExec+"="+tag)
 	}
@@ -308,13 +310,4 @@ func cpErr(err error) error {
 // Close does nothing: there is no connection.
 func (r *Remote) Close() error { return nil }
 
-func (r *Remote) path(n Node, p string) string {
-	switch {
-	case p == "":
-		return n.Dir
-	case path.IsAbs(p):
-		return p
-	default:
-		return path.Join(n.Dir, p)
-	}
-}
+func (r *Remote) path(n Node, p string) string { return control.NodePath(n.Dir, p) }

@@ -3,7 +3,6 @@ package local
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/faultline/faultline/control"
 )
@@ -21,22 +20,11 @@ var _ control.Remote = (*Remote)(nil)
 // under sh -c; Env is added to the current environment; Sudo uses sudo -n
 // unless already root.
 func (r *Remote) Exec(ctx context.Context, node string, cmd control.Cmd) (control.Result, error) {
-	argv, vars, err := control.LocalArgv(cmd, os.Geteuid())
+	p, err := control.LocalCommand(node, cmd)
 	if err != nil {
-		return control.Result{}, &control.ExitError{Node: node, Command: cmd.String(), ExitCode: -1, Err: err}
+		return control.Result{}, err
 	}
-	var env []string
-	if len(vars) > 0 {
-		env = append(os.Environ(), vars...)
-	}
-	return control.RunLocal(ctx, control.LocalProcess{
-		Node:    node,
-		Argv:    argv,
-		Env:     env,
-		Dir:     cmd.Dir,
-		Stdin:   cmd.Stdin,
-		Display: cmd.String(),
-	})
+	return control.RunLocal(ctx, p)
 }
 
 // Upload copies the file local to remote on this machine.

@@ -14,9 +14,9 @@ import (
 
 // Environment variables set for every command run on a node.
 const (
-	EnvCluster = "FAULTLINE_CLUSTER"
-	EnvNode    = "FAULTLINE_NODE"
-	EnvNodeDir = "FAULTLINE_NODE_DIR"
+	EnvCluster = control.EnvCluster
+	EnvNode    = control.EnvNode
+	EnvNodeDir = control.EnvNodeDir
 )
 
 // Node is one node of a namespace cluster.
@@ -84,13 +84,9 @@ func (r *Remote) Process(node string, cmd control.Cmd) (control.LocalProcess, er
 	}
 	argv, vars, err := control.LocalArgv(cmd, os.Geteuid())
 	if err != nil {
-		return control.LocalProcess{}, &control.ExitError{Node: node, Command: cmd.String(), ExitCode: -1, Err: err}
+		return control.LocalProcess{}, control.NotRun(node, cmd, err)
 	}
-	env := append(os.Environ(),
-		EnvCluster+"="+r.cluster,
-		EnvNode+"="+n.Name,
-		EnvNodeDir+"="+n.Dir,
-	)
+	env := append(os.Environ(), control.NodeEnv(r.cluster, n.Name, n.Dir)...)
 	env = append(env, vars...)
 	return control.LocalProcess{
 		Node:    node,
@@ -147,26 +143,14 @@ func (r *Remote) Close() error { return nil }
 // package database) with that machine's network, which the nodes lack:
 // software installs (db.InstallPackages) happen once, there.
 func (r *Remote) ExecHost(ctx context.Context, cmd control.Cmd) (control.Result, error) {
-	argv, vars, err := control.LocalArgv(cmd, os.Geteuid())
+	p, err := control.LocalCommand("host", cmd)
 	if err != nil {
-		return control.Result{ExitCode: -1}, &control.ExitError{Node: "host", Command: cmd.String(), ExitCode: -1, Err: err}
+		return control.Result{ExitCode: -1}, err
 	}
-	var env []string
-	if len(vars) > 0 {
-		env = append(os.Environ(), vars...)
-	}
-	return control.RunLocal(ctx, control.LocalProcess{Node: "host", Argv: argv, Env: env, Dir: cmd.Dir, Stdin: cmd.Stdin, Display: cmd.String()})
+	return control.RunLocal(ctx, p)
 }
 
-func (r *Remote) path(n Node, p string) string {
-	if p == "" {
-		return n.Dir
-	}
-	if filepath.IsAbs(p) {
-		return p
-	}
-	return filepath.Join(n.Dir, p)
-}
+func (r *Remote) path(n Node, p string) string { return control.NodePath(n.Dir, p) }
 
 // LookPath finds a system tool in PATH or, since PATH often lacks them for
 // ordinary shells, in /usr/sbin and /sbin.

@@ -2,7 +2,6 @@ package ssh
 
 import (
 	"fmt"
-	"path"
 	"regexp"
 	"sort"
 	"strings"
@@ -49,7 +48,7 @@ func buildCommand(cmd control.Cmd, user, home string, nodeEnv map[string]string,
 		return remoteCmd{}, fmt.Errorf("empty command")
 	}
 	var b strings.Builder
-	if dir := remotePath(home, cmd.Dir); dir != "" {
+	if dir := control.NodePath(home, cmd.Dir); dir != "" {
 		b.WriteString("cd " + control.Quote(dir) + " || exit 1; ")
 	}
 	vars := map[string]string{}
@@ -106,18 +105,6 @@ func needsSudo(cmd control.Cmd, user string) bool {
 		target = "root"
 	}
 	return cmd.Sudo && user != "root" && user != target
-}
-
-// remotePath resolves p against the node's directory home; "" stays "".
-func remotePath(home, p string) string {
-	switch {
-	case p == "":
-		return home
-	case path.IsAbs(p) || home == "":
-		return p
-	default:
-		return path.Join(home, p)
-	}
 }
 
 // uploadScript writes its input to $1 atomically with mode $2, making the

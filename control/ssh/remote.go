@@ -156,7 +156,7 @@ func (r *Remote) run(ctx context.Context, node string, cmd control.Cmd, stdin io
 			stdin = io.MultiReader(pw, stdin)
 		}
 	}
-	tail := &tailBuffer{max: 4096}
+	tail := &control.TailBuffer{Max: 4096}
 	code, err := r.session(ctx, c, rc.line, stdin, stdout, io.MultiWriter(stderr, tail))
 	if err != nil {
 		return code, fail(code, tail.String(), err)
@@ -272,7 +272,7 @@ func (r *Remote) Upload(ctx context.Context, node, localPath, remote string) err
 		return fail(err)
 	}
 	defer f.Close()
-	dst := remotePath(r.opts.Dirs[node], remote)
+	dst := control.NodePath(r.opts.Dirs[node], remote)
 	mode := fmt.Sprintf("%o", st.Mode().Perm())
 	_, err = r.run(ctx, node, control.Cmd{Args: []string{"sh", "-c", uploadScript, "faultline-upload", dst, mode}}, f, io.Discard, io.Discard)
 	if err != nil {
@@ -292,7 +292,7 @@ func (r *Remote) Download(ctx context.Context, node, remote, localPath string) e
 	if _, err := r.conn(node); err != nil {
 		return err
 	}
-	src := remotePath(r.opts.Dirs[node], remote)
+	src := control.NodePath(r.opts.Dirs[node], remote)
 	err := control.ReplaceLocalFile(localPath, func(w io.Writer) (fs.FileMode, error) {
 		pr, pw := io.Pipe()
 		type modeResult struct {
@@ -366,19 +366,3 @@ func (e *shortExit) Error() string {
 }
 
 func (e *shortExit) Unwrap() error { return e.ExitError }
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	max int
-	buf []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.max {
-		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string { return string(t.buf) }
