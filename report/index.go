@@ -125,12 +125,13 @@ func href(p string) string {
 func fileLink(p string, size int64) link {
 	l := link{Href: href(p), Text: p}
 	if size >= 0 {
-		l.Note = byteSize(size)
+		l.Note = ByteSize(size)
 	}
 	return l
 }
 
-func byteSize(n int64) string {
+// ByteSize renders a file size for people: "512 B", "1.5 KiB", "2.0 MiB".
+func ByteSize(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))

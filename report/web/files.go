@@ -2,7 +2,6 @@ package web
 
 import (
 	"archive/zip"
-	"fmt"
 	"html/template"
 	"io"
 	"io/fs"
@@ -41,17 +40,28 @@ func contentType(name string) string {
 	return "application/octet-stream"
 }
 
-// files serves a file (streamed, with ranges) or lists a folder. prefix is
-// the URL prefix the path came under ("/files/" or "/run/").
-func (s *server) files(w http.ResponseWriter, r *http.Request, rel, prefix string) {
+// lookup resolves rel (see resolve) and stats the file or folder it names.
+// When either fails it answers the request with the refusal and reports
+// false.
+func (s *server) lookup(w http.ResponseWriter, r *http.Request, rel string) (string, fs.FileInfo, bool) {
 	real, err := s.resolve(rel)
 	if err != nil {
 		s.refuse(w, r, err)
-		return
+		return "", nil, false
 	}
 	st, err := os.Stat(real)
 	if err != nil {
 		s.refuse(w, r, err)
+		return "", nil, false
+	}
+	return real, st, true
+}
+
+// files serves a file (streamed, with ranges) or lists a folder. prefix is
+// the URL prefix the path came under ("/files/" or "/run/").
+func (s *server) files(w http.ResponseWriter, r *http.Request, rel, prefix string) {
+	real, st, ok := s.lookup(w, r, rel)
+	if !ok {
 		return
 	}
 	if st.IsDir() {
@@ -86,14 +96,8 @@ func (s *server) serveFile(w http.ResponseWriter, r *http.Request, real string, 
 // /files/. A test's folder (store/<name>/) goes to the run list filtered by
 // that name.
 func (s *server) run(w http.ResponseWriter, r *http.Request, rel string) {
-	real, err := s.resolve(rel)
-	if err != nil {
-		s.refuse(w, r, err)
-		return
-	}
-	st, err := os.Stat(real)
-	if err != nil {
-		s.refuse(w, r, err)
+	real, st, ok := s.lookup(w, r, rel)
+	if !ok {
 		return
 	}
 	if !st.IsDir() {
@@ -190,7 +194,7 @@ func (s *server) listing(w http.ResponseWriter, r *http.Request, rel, real, pref
 			e.Dir = info.IsDir()
 			e.Time = info.ModTime().Format("2006-01-02 15:04:05")
 			if !e.Dir {
-				e.Size = byteSize(info.Size())
+				e.Size = report.ByteSize(info.Size())
 			}
 		}
 		if e.Dir {
@@ -221,18 +225,6 @@ func escapePath(rel string) string {
 	return strings.Join(parts, "/")
 }
 
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
-}
-
 // compressed reports whether a file is already compressed (stored as is
 // in zips).
 func compressed(name string) bool {
@@ -248,17 +240,11 @@ func compressed(name string) bool {
 // files inside the store; links to folders are skipped.
 func (s *server) zip(w http.ResponseWriter, r *http.Request, rel string) {
 	rel = strings.TrimSuffix(rel, "/")
-	real, err := s.resolve(rel)
-	if err != nil {
-		s.refuse(w, r, err)
+	real, st, ok := s.lookup(w, r, rel)
+	if !ok {
 		return
 	}
 	root, err := s.storeRoot()
-	if err != nil {
-		s.refuse(w, r, err)
-		return
-	}
-	st, err := os.Stat(real)
 	if err != nil {
 		s.refuse(w, r, err)
 		return
