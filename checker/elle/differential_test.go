@@ -3,6 +3,7 @@ package elle
 import (
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -45,7 +46,7 @@ func serialOrderExists(txns []laTxn, keys int) bool {
 			okay := true
 			for _, m := range tx {
 				if m.read {
-					if !equalInts(state[m.key], m.seen) {
+					if !slices.Equal(state[m.key], m.seen) {
 						okay = false
 						break
 					}
@@ -67,18 +68,6 @@ func serialOrderExists(txns []laTxn, keys int) bool {
 		return false
 	}
 	return dfs(0)
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // randomListAppend makes a small random history: transactions of appends

@@ -2,6 +2,7 @@ package elle
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/faultline/faultline/internal/graph"
@@ -407,10 +408,10 @@ func (a *analysis) internalListAppend(t int32, ms []mop, st *txnScratch) {
 				s, known := st.state[j], st.known[j]
 				bad := false
 				if known {
-					bad = !equalInt32(s, elems)
+					bad = !slices.Equal(s, elems)
 				} else {
 					k := len(elems) - len(s)
-					bad = k < 0 || !equalInt32(s, elems[k:])
+					bad = k < 0 || !slices.Equal(s, elems[k:])
 				}
 				if bad {
 					internalDone = true
@@ -434,18 +435,6 @@ func (a *analysis) internalListAppend(t int32, ms []mop, st *txnScratch) {
 			}
 		}
 	}
-}
-
-func equalInt32(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // luKey identifies a (key, value read) pair for lost updates.
@@ -541,7 +530,7 @@ func (a *analysis) incompatibleOrders(keys []int32) {
 		sort.SliceStable(vs, func(i, j int) bool { return len(vs[i]) < len(vs[j]) })
 		for i := 0; i+1 < len(vs); i++ {
 			x, y := vs[i], vs[i+1]
-			if len(x) <= len(y) && equalInt32(x, y[:len(x)]) {
+			if len(x) <= len(y) && slices.Equal(x, y[:len(x)]) {
 				continue
 			}
 			key := k

@@ -1,6 +1,9 @@
 package linear
 
-import "math/bits"
+import (
+	"math/bits"
+	"slices"
+)
 
 // memo is the set of configurations the search has visited: (set of
 // linearized ops, model state). The set of linearized ok ops is identified
@@ -94,7 +97,7 @@ func (m *memo) insert(hash, state uint64, okLo uint32, ok []uint64, infoLo uint3
 		if e.hash != hash || e.state != state || e.okLo != okLo || e.okN != uint32(len(ok)) {
 			continue
 		}
-		if equalWords(m.words[e.off:e.off+e.okN], ok) && subsetWords(m.words[e.off+e.okN:e.off+e.okN+e.infoN], e.infoLo, info, infoLo) {
+		if slices.Equal(m.words[e.off:e.off+e.okN], ok) && subsetWords(m.words[e.off+e.okN:e.off+e.okN+e.infoN], e.infoLo, info, infoLo) {
 			return false
 		}
 	}
@@ -120,18 +123,6 @@ func subsetWords(a []uint64, aLo uint32, b []uint64, bLo uint32) bool {
 		}
 		j := int(aLo) + i - int(bLo)
 		if j < 0 || j >= len(b) || w&^b[j] != 0 {
-			return false
-		}
-	}
-	return true
-}
-
-func equalWords(a, b []uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
 			return false
 		}
 	}
