@@ -164,14 +164,7 @@ func appendJSONValue(b []byte, v any) []byte {
 		}
 		return append(b, '}')
 	case Set:
-		b = append(b, '[')
-		for i, e := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONValue(b, e)
-		}
-		return append(b, ']')
+		return appendJSONValue(b, []any(x)) // a set is written as an array
 	case Tagged:
 		b = append(b, `{"#tag":`...)
 		b = appendJSONString(b, x.Tag)
