@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"time"
 
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/cluster"
 	"github.com/faultline/faultline/control"
+	"github.com/faultline/faultline/control/ssh"
 	"github.com/faultline/faultline/db"
 	"github.com/faultline/faultline/nemesis/combined"
 	"github.com/faultline/faultline/netfault"
@@ -69,12 +71,25 @@ func LocalCluster(ctx context.Context, name string, count int, sshd bool, log *s
 
 // ClusterFaults builds the nemesis package that --nemesis and
 // --nemesis-interval ask for, on the local cluster c (reached through
-// remote) running d: network faults through netfault on the nodes, process
-// faults through d's abilities (kill/start, pause/resume), file corruption
-// of d's data files. Faults this cluster cannot inject are refused before
-// anything runs, with an error wrapping netfault.ErrUnsupported and
-// faultline.ErrConfig (exit 254). No faults give an empty package.
+// remote) running d; see NodeFaults.
 func ClusterFaults(ctx context.Context, o *Options, c *cluster.Cluster, remote control.Remote, d db.DB, log *slog.Logger) (combined.Package, error) {
+	addrs := map[string]string{}
+	for _, n := range c.Nodes() {
+		addrs[n] = c.Addr(n)
+	}
+	return NodeFaults(ctx, o, c.Nodes(), addrs, remote, d, log)
+}
+
+// NodeFaults builds the nemesis package that --nemesis and
+// --nemesis-interval ask for, on nodes (with their IP addresses, as peers
+// see them) reached through remote and running d: network faults through
+// netfault on the nodes, process faults through d's abilities (kill/start,
+// pause/resume), file corruption of d's data files, clock faults through
+// the clock agent where nodes have their own kernel. Faults these nodes
+// cannot take are refused before anything runs, with an error wrapping
+// netfault.ErrUnsupported and faultline.ErrConfig (exit 254). No faults
+// give an empty package.
+func NodeFaults(ctx context.Context, o *Options, nodes []string, addrs map[string]string, remote control.Remote, d db.DB, log *slog.Logger) (combined.Package, error) {
 	faults, err := combined.ParseFaults(o.Nemesis)
 	if err != nil {
 		return combined.Package{}, fmt.Errorf("%w: --nemesis: %v", faultline.ErrConfig, err)
@@ -82,12 +97,13 @@ func ClusterFaults(ctx context.Context, o *Options, c *cluster.Cluster, remote c
 	if len(faults) == 0 {
 		return combined.Package{}, nil
 	}
-	nodes := c.Nodes()
-	addrs := map[string][]string{}
+	peerAddrs := map[string][]string{}
 	for _, n := range nodes {
-		addrs[n] = []string{c.Addr(n)}
+		if a := addrs[n]; a != "" {
+			peerAddrs[n] = []string{a}
+		}
 	}
-	nn, err := netfault.New(netfault.Config{Remote: remote, Nodes: nodes, Addrs: addrs, Seed: o.Seed, Log: log})
+	nn, err := netfault.New(netfault.Config{Remote: remote, Nodes: nodes, Addrs: peerAddrs, Seed: o.Seed, Log: log})
 	if err != nil {
 		return combined.Package{}, err
 	}
@@ -103,4 +119,50 @@ func ClusterFaults(ctx context.Context, o *Options, c *cluster.Cluster, remote c
 		return pkg, fmt.Errorf("%w: %w", faultline.ErrConfig, err)
 	}
 	return pkg, err
+}
+
+// SSHRemote reaches the nodes given with --node, --nodes or --nodes-file
+// over SSH, with Jepsen's options (--username, --password,
+// --ssh-private-key, --strict-host-key-checking, --ssh-port).
+func SSHRemote(o *Options) (*ssh.Remote, error) {
+	if o.SSH.NoSSH {
+		return nil, fmt.Errorf("%w: --no-ssh: these nodes can only be reached over SSH", faultline.ErrConfig)
+	}
+	r, err := ssh.New(ssh.Options{
+		Username:              o.SSH.Username,
+		Password:              o.SSH.Password,
+		PrivateKey:            o.SSH.PrivateKey,
+		StrictHostKeyChecking: o.SSH.StrictHostKeyChecking,
+		Port:                  o.SSH.Port,
+		Nodes:                 o.Nodes,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", faultline.ErrConfig, err)
+	}
+	return r, nil
+}
+
+// ResolveNodes gives each node the IP address its name resolves to on this
+// machine (what peers use to reach it; fault rules need addresses).
+func ResolveNodes(ctx context.Context, nodes []string) (map[string]string, error) {
+	out := map[string]string{}
+	var r net.Resolver
+	for _, n := range nodes {
+		if ip := net.ParseIP(n); ip != nil {
+			out[n] = n
+			continue
+		}
+		addrs, err := r.LookupHost(ctx, n)
+		if err != nil || len(addrs) == 0 {
+			return nil, fmt.Errorf("%w: node %s: cannot resolve its address: %v", faultline.ErrConfig, n, err)
+		}
+		out[n] = addrs[0]
+		for _, a := range addrs {
+			if net.ParseIP(a).To4() != nil {
+				out[n] = a // fault rules are IPv4 where there is a choice
+				break
+			}
+		}
+	}
+	return out, nil
 }

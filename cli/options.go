@@ -19,6 +19,9 @@ type Options struct {
 	// Nodes are the hosts, from --node, --nodes or --nodes-file; n1..nN from
 	// --node-count otherwise.
 	Nodes []string
+	// NodesGiven says the nodes came from --node, --nodes or --nodes-file
+	// (real hosts), not from --node-count.
+	NodesGiven bool
 	// NodeCount sizes a local cluster (--node-count, default 5).
 	NodeCount int
 	// Concurrency is the number of client threads (--concurrency N or Nn).
@@ -175,6 +178,7 @@ func (o *Options) finish() error {
 		}
 		nodes = append(nodes, ns...)
 	}
+	o.NodesGiven = len(nodes) > 0
 	if len(nodes) == 0 {
 		if o.NodeCount < 1 || o.NodeCount > 250 {
 			return fmt.Errorf("--node-count %d: want 1 to 250", o.NodeCount)

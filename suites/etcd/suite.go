@@ -120,16 +120,15 @@ func NewTest(ctx context.Context, o *cli.Options) (*faultline.Test, func(), erro
 	if !slices.Contains(Workloads(), o.Workload) {
 		return nil, nil, fmt.Errorf("%w: --db etcd has no workload %q; known: %s", faultline.ErrConfig, o.Workload, strings.Join(Workloads(), ", "))
 	}
+	realHosts := o.NodesGiven && o.Cluster == ""
 	switch {
-	case o.Cluster == cluster.DriverNetns:
-	case o.Cluster == "" && defaultNodes(o.Nodes):
-	case o.Cluster == "":
-		return nil, nil, fmt.Errorf("%w: --nodes %s: the etcd suite does not run on hosts over SSH yet; use --cluster netns", faultline.ErrConfig, strings.Join(o.Nodes, ","))
+	case realHosts:
+	case o.Cluster == cluster.DriverNetns || o.Cluster == "":
+		if !defaultNodes(o.Nodes) {
+			return nil, nil, fmt.Errorf("%w: a netns cluster has nodes n1..nN; use --node-count instead of --nodes %s", faultline.ErrConfig, strings.Join(o.Nodes, ","))
+		}
 	default:
-		return nil, nil, fmt.Errorf("%w: --cluster %s: the etcd suite runs on netns clusters only", faultline.ErrConfig, o.Cluster)
-	}
-	if !defaultNodes(o.Nodes) {
-		return nil, nil, fmt.Errorf("%w: a netns cluster has nodes n1..nN; use --node-count instead of --nodes %s", faultline.ErrConfig, strings.Join(o.Nodes, ","))
+		return nil, nil, fmt.Errorf("%w: --cluster %s: the etcd suite runs on netns clusters, or on real hosts over SSH (--nodes without --cluster)", faultline.ErrConfig, o.Cluster)
 	}
 	if _, err := combined.ParseFaults(o.Nemesis); err != nil {
 		return nil, nil, fmt.Errorf("%w: --nemesis: %v", faultline.ErrConfig, err)
@@ -143,6 +142,22 @@ func NewTest(ctx context.Context, o *cli.Options) (*faultline.Test, func(), erro
 		if binary, err = BuildEtcd(ctx, s.version, log); err != nil {
 			return nil, nil, err
 		}
+	}
+	if realHosts {
+		// Real machines, as Jepsen runs on: SSH to each node by name.
+		r, err := cli.SSHRemote(o)
+		if err != nil {
+			return nil, nil, err
+		}
+		addrs, err := cli.ResolveNodes(ctx, o.Nodes)
+		if err == nil {
+			var t *faultline.Test
+			if t, err = build(ctx, o, s, binary, o.Nodes, addrs, "", r, log); err == nil {
+				return t, func() { r.Close() }, nil
+			}
+		}
+		r.Close()
+		return nil, nil, err
 	}
 	c, cleanup, err := cli.LocalCluster(ctx, s.clusterName, len(o.Nodes), s.remote == RemoteSSH, log)
 	if err != nil {
@@ -159,7 +174,11 @@ func NewTest(ctx context.Context, o *cli.Options) (*faultline.Test, func(), erro
 		cleanup = func() { r.Close(); down() }
 		remote = r
 	}
-	t, err := build(ctx, o, s, binary, c, remote, log)
+	addrs := map[string]string{}
+	for _, n := range c.Nodes() {
+		addrs[n] = c.Addr(n)
+	}
+	t, err := build(ctx, o, s, binary, c.Nodes(), addrs, c.Name(), remote, log)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -168,8 +187,11 @@ func NewTest(ctx context.Context, o *cli.Options) (*faultline.Test, func(), erro
 }
 
 // build assembles the test.
-func build(ctx context.Context, o *cli.Options, s settings, binary string, c *cluster.Cluster, remote control.Remote, log *slog.Logger) (*faultline.Test, error) {
-	d := NewDB(Config{Binary: binary, Addr: c.Addr})
+// nodes are reached through remote; addrs are their IP addresses as peers
+// see them; clusterName names the local cluster ("" for real hosts).
+func build(ctx context.Context, o *cli.Options, s settings, binary string, nodes []string, addrs map[string]string,
+	clusterName string, remote control.Remote, log *slog.Logger) (*faultline.Test, error) {
+	d := NewDB(Config{Binary: binary, Addr: func(n string) string { return addrs[n] }})
 	cl, err := NewClient(ClientConfig{Workload: o.Workload, ReadMode: s.readMode, URL: d.ClientURL})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", faultline.ErrConfig, err)
@@ -189,7 +211,7 @@ func build(ctx context.Context, o *cli.Options, s settings, binary string, c *cl
 	if s.binary != "" {
 		opts[OptBinary] = s.binary
 	}
-	pkg, err := cli.ClusterFaults(ctx, o, c, remote, d, log)
+	pkg, err := cli.NodeFaults(ctx, o, nodes, addrs, remote, d, log)
 	if err != nil {
 		return nil, fmt.Errorf("--nemesis %s: %w", o.Nemesis, err)
 	}
@@ -200,7 +222,7 @@ func build(ctx context.Context, o *cli.Options, s settings, binary string, c *cl
 	gen, final := cli.Schedule(w, pkg, recovery)
 	return &faultline.Test{
 		Name:           name,
-		Nodes:          c.Nodes(),
+		Nodes:          nodes,
 		Concurrency:    o.Concurrency,
 		TimeLimit:      o.TimeLimit,
 		Seed:           o.Seed,
@@ -212,7 +234,7 @@ func build(ctx context.Context, o *cli.Options, s settings, binary string, c *cl
 		FinalGenerator: final,
 		Checker:        workload.Standard(w.Checker, pkg.Perf...),
 		Options:        opts,
-		Meta:           map[string]any{"cluster": c.Name(), "remote": s.remote, "nemesis": o.Nemesis},
+		Meta:           map[string]any{"cluster": clusterName, "remote": s.remote, "nemesis": o.Nemesis},
 	}, nil
 }
 
