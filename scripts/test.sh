@@ -25,6 +25,10 @@ if [ -z "${FAULTLINE_SHARED_DATA:-}" ]; then
   done
 fi
 
+# Screenshots of the browser test and other test artefacts are kept here.
+export FAULTLINE_ARTIFACTS="${FAULTLINE_ARTIFACTS:-$PWD/artifacts}"
+mkdir -p "$FAULTLINE_ARTIFACTS"
+
 echo "== go vet"
 go vet ./...
 echo "== go test"
