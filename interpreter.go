@@ -477,7 +477,7 @@ func (it *interpreter) clientWorker(in <-chan history.Op, epoch uint64, thread i
 			}
 			process = op.Process
 		}
-		it.send(completion{thread: thread, epoch: epoch, op: it.invokeClient(ctx, cl, op)})
+		it.send(completion{thread: thread, epoch: epoch, op: it.invokeClient(cl, op)})
 	}
 }
 
@@ -511,7 +511,7 @@ func (it *interpreter) closeClient(ctx context.Context, c client.Client) {
 
 // invokeClient performs op and returns its completion; errors and panics
 // become info, as the outcome is unknown.
-func (it *interpreter) invokeClient(ctx context.Context, cl client.Client, op history.Op) (res history.Op) {
+func (it *interpreter) invokeClient(cl client.Client, op history.Op) (res history.Op) {
 	defer func() {
 		if p := recover(); p != nil {
 			it.log.Error("client Invoke panicked", "op", op.String(), "panic", p, "stack", string(debug.Stack()))
@@ -526,14 +526,14 @@ func (it *interpreter) invokeClient(ctx context.Context, cl client.Client, op hi
 	if err != nil {
 		res = op
 		res.Type = history.Info
-		res.Error = errorValue(err, ictx)
+		res.Error = errorValue(ictx, err)
 		return res
 	}
 	return it.checkCompletion(op, r)
 }
 
 // errorValue records an error as a string; timeouts are marked as such.
-func errorValue(err error, ctx context.Context) any {
+func errorValue(ctx context.Context, err error) any {
 	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded {
 		return "timeout: " + err.Error()
 	}
