@@ -182,3 +182,102 @@ func BenchmarkNormalizeCanonical(b *testing.B) {
 		_ = Normalize(v)
 	}
 }
+
+// listAppendOps is a list-append history of n transactions from 10
+// processes (1 to 4 micro-ops over 10 active keys, each key retired after 32
+// appends; reads see every append), shaped like the histories Elle checks.
+func listAppendOps(n int) []Op {
+	rng := rand.New(rand.NewPCG(uint64(n), 7))
+	const procs, keyCount, maxWrites = 10, 10, 32
+	active := make([]int64, keyCount)
+	writes := make([]int, keyCount)
+	for i := range active {
+		active[i] = int64(i)
+	}
+	nextKey := int64(keyCount)
+	state := map[int64][]any{}
+	var busy [procs][]any
+	ops := make([]Op, 0, 2*n)
+	t := int64(0)
+	started, done := 0, 0
+	for done < n {
+		p := rng.IntN(procs)
+		t += int64(1 + rng.IntN(100_000))
+		if busy[p] == nil {
+			if started == n {
+				continue
+			}
+			started++
+			var txn []any
+			for range 1 + rng.IntN(4) {
+				i := rng.IntN(keyCount)
+				if rng.IntN(2) == 0 {
+					txn = append(txn, []any{"r", active[i], nil})
+					continue
+				}
+				if writes[i] == maxWrites {
+					active[i], writes[i] = nextKey, 0
+					nextKey++
+				}
+				writes[i]++
+				txn = append(txn, []any{"append", active[i], int64(writes[i])})
+			}
+			busy[p] = txn
+			ops = append(ops, Op{Index: len(ops), Time: t, Type: Invoke, Process: p, F: "txn", Value: txn})
+			continue
+		}
+		out := make([]any, len(busy[p]))
+		for i, m := range busy[p] {
+			m := m.([]any)
+			k := m[1].(int64)
+			if m[0] == "append" {
+				state[k] = append(state[k], m[2])
+				out[i] = m
+				continue
+			}
+			out[i] = []any{"r", k, append([]any{}, state[k]...)}
+		}
+		busy[p] = nil
+		done++
+		ops = append(ops, Op{Index: len(ops), Time: t, Type: OK, Process: p, F: "txn", Value: out})
+	}
+	return ops
+}
+
+// BenchmarkReadFile reads list-append histories of 100k transactions from
+// a file with ReadFile (EDN and JSONL), reporting MB/s, ops/s and
+// transactions/s. ReadFile parses large files on all cores.
+func BenchmarkReadFile(b *testing.B) {
+	const txns = 100_000
+	ops := listAppendOps(txns)
+	dir := b.TempDir()
+	for _, format := range []FileFormat{FormatEDN, FormatJSONL} {
+		path := filepath.Join(dir, "h."+format.String())
+		var buf bytes.Buffer
+		var err error
+		if format == FormatEDN {
+			err = WriteEDN(&buf, ops)
+		} else {
+			err = WriteJSONL(&buf, ops)
+		}
+		if err == nil {
+			err = os.WriteFile(path, buf.Bytes(), 0o644)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(format.String(), func(b *testing.B) {
+			b.SetBytes(int64(buf.Len()))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				h, probs, err := ReadFile(path, ReadOptions{})
+				if err != nil || len(probs) > 0 || h.Len() != len(ops) {
+					b.Fatal(err, probs)
+				}
+			}
+			s := b.Elapsed().Seconds()
+			b.ReportMetric(float64(len(ops))*float64(b.N)/s, "ops/s")
+			b.ReportMetric(float64(txns)*float64(b.N)/s, "txn/s")
+		})
+	}
+}

@@ -38,6 +38,9 @@ type ednParser struct {
 	// kw interns keyword and symbol names, boxed, so that the many repeated
 	// keywords of a history cost no allocation.
 	kw internCache
+	// ints boxes integers, so that repeated ones (keys, values) cost no
+	// allocation.
+	ints intCache
 	// stack and entries hold the elements of the collections being read;
 	// each collection is copied out at its end, at its exact size.
 	stack   []any
@@ -177,6 +180,80 @@ func (c *internCache) intern(b []byte) any {
 	return e.v
 }
 
+// keywordToken reads the keyword at p.pos (which is ':') and returns its
+// name.
+func (p *ednParser) keywordToken() ([]byte, error) {
+	p.pos++
+	if p.pos < len(p.src) && p.src[p.pos] == ':' {
+		return nil, p.errorf("auto-resolved keyword ::… is not EDN")
+	}
+	tok, err := p.token()
+	if err != nil {
+		return nil, err
+	}
+	if len(tok) == 0 {
+		return nil, p.errorf("empty keyword")
+	}
+	p.keyword = true
+	return tok, nil
+}
+
+// intCache is a small direct-mapped cache of boxed integers: the keys and
+// values of a history repeat, and a hit costs no allocation.
+type intCache struct {
+	slots *[1024]any
+}
+
+func (c *intCache) box(n int64) any {
+	if uint64(n) < 256 {
+		return n // the runtime boxes these without allocating
+	}
+	if c.slots == nil {
+		c.slots = new([1024]any)
+	}
+	e := &c.slots[uint64(n)%1024]
+	if x, ok := (*e).(int64); ok && x == n {
+		return *e
+	}
+	*e = n
+	return *e
+}
+
+// isNumberStart reports whether a token starting with c (and tok) is a
+// number for form.
+func isNumberStart(tok []byte) bool {
+	c := tok[0]
+	return c >= '0' && c <= '9' || (c == '-' || c == '+') && len(tok) > 1 && tok[1] >= '0' && tok[1] <= '9'
+}
+
+// smallInt parses a plain decimal integer token of at most 18 characters
+// (so that it cannot overflow), with an optional sign.
+func smallInt(tok []byte) (int64, bool) {
+	if len(tok) > 18 {
+		return 0, false
+	}
+	neg := false
+	b := tok
+	if b[0] == '-' || b[0] == '+' {
+		neg = b[0] == '-'
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
 // form reads one EDN form.
 func (p *ednParser) form() (any, error) {
 	if err := p.skip(); err != nil {
@@ -200,18 +277,10 @@ func (p *ednParser) form() (any, error) {
 	case '"':
 		return p.str()
 	case ':':
-		p.pos++
-		if p.pos < len(p.src) && p.src[p.pos] == ':' {
-			return nil, p.errorf("auto-resolved keyword ::… is not EDN")
-		}
-		tok, err := p.token()
+		tok, err := p.keywordToken()
 		if err != nil {
 			return nil, err
 		}
-		if len(tok) == 0 {
-			return nil, p.errorf("empty keyword")
-		}
-		p.keyword = true
 		return p.name(tok), nil
 	case '\\':
 		return p.char()
@@ -235,7 +304,7 @@ func (p *ednParser) form() (any, error) {
 	if len(tok) == 0 {
 		return nil, p.errorf("unexpected %q", c)
 	}
-	if c >= '0' && c <= '9' || (c == '-' || c == '+') && len(tok) > 1 && tok[1] >= '0' && tok[1] <= '9' {
+	if isNumberStart(tok) {
 		return p.number(tok)
 	}
 	switch string(tok) {
@@ -637,28 +706,8 @@ func (p *ednParser) char() (any, error) {
 // and 0x hexadecimal), floats (with an optional M suffix) and ratios.
 func (p *ednParser) number(tok []byte) (any, error) {
 	// Fast path: a plain decimal integer that fits in int64.
-	if len(tok) <= 18 {
-		neg := false
-		b := tok
-		if b[0] == '-' || b[0] == '+' {
-			neg = b[0] == '-'
-			b = b[1:]
-		}
-		var n int64
-		ok := len(b) > 0
-		for _, c := range b {
-			if c < '0' || c > '9' {
-				ok = false
-				break
-			}
-			n = n*10 + int64(c-'0')
-		}
-		if ok {
-			if neg {
-				n = -n
-			}
-			return n, nil
-		}
+	if n, ok := smallInt(tok); ok {
+		return p.ints.box(n), nil
 	}
 	s := string(tok)
 	last := s[len(s)-1]

@@ -32,7 +32,14 @@ type EDNReader struct {
 	notOp     any // a top-level form that is not an op map
 	n         int // ops seen so far (including undecodable ones)
 	err       error
+	// chunk: the window is one chunk of a file that Read parses in parts;
+	// reaching its end stops next with errChunkEnd instead of reading more.
+	chunk bool
 }
+
+// errChunkEnd stops an EDNReader in chunk mode at the end of its chunk, at a
+// point where reading can resume (see ednState).
+var errChunkEnd = errors.New("end of chunk")
 
 // NewEDNReader returns a reader of the EDN history in r; name (usually the
 // file name) is used in error messages.
@@ -44,7 +51,7 @@ func NewEDNReader(r io.Reader, name string) *EDNReader {
 // be decoded is returned as a Problem error (with whatever could be decoded
 // in its Op); Next may then be called again to continue with the next op. Any
 // other error (from the underlying reader) is final.
-func (r *EDNReader) Next() (Op, error) { return r.deliver(r.next()) }
+func (r *EDNReader) Next() (Op, error) { return r.deliver(r.next(&r.cur)) }
 
 // Line returns the line on which the op last returned by Next starts.
 func (r *EDNReader) Line() int { return r.line }
@@ -52,6 +59,9 @@ func (r *EDNReader) Line() int { return r.line }
 // refill keeps the window from p.pos on and reads more input after it.
 func (r *EDNReader) refill() error {
 	p := &r.p
+	if r.chunk {
+		return errChunkEnd
+	}
 	n := copy(r.buf, p.src[p.pos:])
 	if n == len(r.buf) {
 		nb := make([]byte, 2*len(r.buf))
@@ -78,8 +88,8 @@ func (r *EDNReader) refill() error {
 	return nil
 }
 
-// next reads the next op record.
-func (r *EDNReader) next() (record, error) {
+// next reads the next op into dst and returns its record.
+func (r *EDNReader) next(dst *Op) (record, error) {
 	p := &r.p
 	for {
 		if r.err != nil {
@@ -101,7 +111,7 @@ func (r *EDNReader) next() (record, error) {
 			continue
 		}
 		if err != nil {
-			return r.syntax(err, start, startLine), nil
+			return r.syntax(dst, err, start, startLine)
 		}
 		if p.pos >= len(p.src) {
 			if !p.final {
@@ -113,6 +123,7 @@ func (r *EDNReader) next() (record, error) {
 			if r.coll != 0 {
 				c := r.coll
 				r.coll = 0
+				*dst = Op{}
 				return record{line: p.line, prob: fmt.Sprintf("unexpected end of input: the history's top-level collection lacks its closing %q (truncated file?)", c), syntax: true}, nil
 			}
 			return record{}, io.EOF
@@ -132,6 +143,10 @@ func (r *EDNReader) next() (record, error) {
 			continue
 		case c == '{' || c == '#':
 		default:
+			// The problem quotes the rest of the line: have all of it.
+			if err := r.fillLine(); err != nil {
+				return record{}, err
+			}
 			p.pos++
 			what := fmt.Sprintf("%q", c)
 			if c == '[' || c == '(' {
@@ -139,10 +154,11 @@ func (r *EDNReader) next() (record, error) {
 			}
 			rec := record{line: p.line, prob: "expected an op map, found " + what, syntax: true, source: snippet(p.src[p.pos-1:])}
 			r.resync = true
+			*dst = Op{}
 			return rec, nil
 		}
 		opStart, opLine := p.pos, p.line
-		isMap, err := r.opForm()
+		isMap, err := r.opForm(dst)
 		if err == errIncomplete {
 			p.pos, p.line = opStart, opLine
 			if err := r.refill(); err != nil {
@@ -151,23 +167,24 @@ func (r *EDNReader) next() (record, error) {
 			continue
 		}
 		if err != nil {
-			return r.syntax(err, opStart, opLine), nil
+			return r.syntax(dst, err, opStart, opLine)
 		}
 		r.n++
 		text := p.src[opStart:p.pos]
 		if !isMap {
-			return record{line: opLine, op: Op{Index: r.n - 1, Time: -1}, prob: "expected an op map, found " + kindName(r.notOp), source: snippet(text)}, nil
+			*dst = Op{Index: r.n - 1, Time: -1}
+			return record{line: opLine, prob: "expected an op map, found " + kindName(r.notOp), source: snippet(text)}, nil
 		}
 		return builtRecord(&r.b, opLine, r.n-1, text), nil
 	}
 }
 
 // opForm reads the form at p.pos, which starts with '{' or '#'. An op map,
-// or a record such as #jepsen.history.Op{...}, goes straight into r.b and
-// isMap is true; any other form is left in r.notOp.
-func (r *EDNReader) opForm() (isMap bool, err error) {
+// or a record such as #jepsen.history.Op{...}, goes straight into dst
+// (through r.b) and isMap is true; any other form is left in r.notOp.
+func (r *EDNReader) opForm(dst *Op) (isMap bool, err error) {
 	p := &r.p
-	r.b.reset()
+	r.b.reset(dst)
 	r.notOp = nil
 	if p.src[p.pos] == '#' {
 		// A record: #name{...} or #name {...}.
@@ -193,17 +210,17 @@ func (r *EDNReader) opForm() (isMap bool, err error) {
 	}
 	if p.src[p.pos] == '{' {
 		p.pos++
-		return true, p.entriesOf(r.b.set)
+		return true, p.opMap(&r.b)
 	}
 	r.notOp, err = p.form()
 	return false, err
 }
 
-// builtRecord makes an op record of what b holds.
+// builtRecord makes the record of the op b has built.
 func builtRecord(b *opBuilder, line, ordinal int, text []byte) record {
-	rec := record{op: b.op, line: line, hasIndex: b.seen&seenIndex != 0}
+	rec := record{line: line, hasIndex: b.seen&seenIndex != 0}
 	if !rec.hasIndex {
-		rec.op.Index = ordinal
+		b.op.Index = ordinal
 	}
 	rec.prob, rec.noProcess = b.finish()
 	if rec.prob != "" {
@@ -213,7 +230,7 @@ func builtRecord(b *opBuilder, line, ordinal int, text []byte) record {
 }
 
 // syntax turns a parse error into a problem record and starts resyncing.
-func (r *EDNReader) syntax(err error, start, startLine int) record {
+func (r *EDNReader) syntax(dst *Op, err error, start, startLine int) (record, error) {
 	var se *syntaxError
 	msg := err.Error()
 	line := startLine
@@ -223,11 +240,16 @@ func (r *EDNReader) syntax(err error, start, startLine int) record {
 			msg = fmt.Sprintf("%s (at line %d)", msg, se.line)
 		}
 	}
-	r.n++
-	rec := record{line: line, prob: "syntax error: " + msg, syntax: true, source: snippet(r.p.src[start:])}
-	// Continue after the line on which the error was found.
+	// Continue after the line on which the error was found; the problem
+	// quotes the form's first line, so have all of it.
 	r.p.line = startLine
 	r.p.pos = start
+	if err := r.fillLine(); err != nil {
+		return record{}, err
+	}
+	r.n++
+	*dst = Op{}
+	rec := record{line: line, prob: "syntax error: " + msg, syntax: true, source: snippet(r.p.src[r.p.pos:])}
 	if se != nil && se.line > startLine {
 		// Move to the error's line so that the skip starts there.
 		for r.p.line < se.line {
@@ -240,7 +262,20 @@ func (r *EDNReader) syntax(err error, start, startLine int) record {
 		}
 	}
 	r.resync = true
-	return rec
+	return rec, nil
+}
+
+// fillLine makes sure that the window holds the rest of the line at p.pos
+// (up to its line break, or the end of the input), so that what is quoted
+// from it does not depend on where the window happens to end.
+func (r *EDNReader) fillLine() error {
+	p := &r.p
+	for !p.final && bytes.IndexByte(p.src[p.pos:], '\n') < 0 {
+		if err := r.refill(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // skipToOpLine skips to the start of the next line whose first non-blank

@@ -38,12 +38,12 @@ func NewJSONLReader(r io.Reader, name string) *JSONLReader {
 // be decoded is returned as a Problem error (with whatever could be decoded in
 // its Op); Next may then be called again to continue with the next line. Any
 // other error (from the underlying reader) is final.
-func (r *JSONLReader) Next() (Op, error) { return r.deliver(r.next()) }
+func (r *JSONLReader) Next() (Op, error) { return r.deliver(r.next(&r.cur)) }
 
 // Line returns the line of the op last returned by Next.
 func (r *JSONLReader) Line() int { return r.line }
 
-func (r *JSONLReader) next() (record, error) {
+func (r *JSONLReader) next(dst *Op) (record, error) {
 	for {
 		if r.err != nil {
 			return record{}, r.err
@@ -53,39 +53,50 @@ func (r *JSONLReader) next() (record, error) {
 			r.err = err
 			return record{}, err
 		}
-		p := &r.p
-		p.src, p.pos, p.depth = line, 0, 0
-		p.skipWS()
-		if p.pos == len(line) {
-			continue // blank line
+		if rec, ok := r.parseLine(dst, line, nl, r.ln); ok {
+			return rec, nil
 		}
-		r.n++
-		var v any
-		isOp := line[p.pos] == '{'
-		if isOp {
-			r.b.reset()
-			err = p.entriesOf(r.b.set)
-		} else {
-			v, err = p.value()
-		}
-		if err == nil {
-			p.skipWS()
-			if p.pos < len(line) {
-				err = p.errorf("unexpected %q after the op object", line[p.pos])
-			}
-		}
-		if err != nil {
-			msg := "syntax error: " + err.Error()
-			if !nl {
-				msg += " (the last line has no line break: truncated file?)"
-			}
-			return record{line: r.ln, prob: msg, syntax: true, source: snippet(line)}, nil
-		}
-		if !isOp {
-			return record{line: r.ln, op: Op{Index: r.n - 1, Time: -1}, prob: "expected an op object, found " + kindName(v), source: snippet(line)}, nil
-		}
-		return builtRecord(&r.b, r.ln, r.n-1, line), nil
 	}
+}
+
+// parseLine decodes line number ln into dst. nl tells whether the line
+// ended with a line break. It returns false for a blank line.
+func (r *JSONLReader) parseLine(dst *Op, line []byte, nl bool, ln int) (record, bool) {
+	p := &r.p
+	p.src, p.pos, p.depth = line, 0, 0
+	p.skipWS()
+	if p.pos == len(line) {
+		return record{}, false
+	}
+	r.n++
+	var v any
+	var err error
+	isOp := line[p.pos] == '{'
+	if isOp {
+		r.b.reset(dst)
+		err = p.opObject(&r.b)
+	} else {
+		v, err = p.value()
+	}
+	if err == nil {
+		p.skipWS()
+		if p.pos < len(line) {
+			err = p.errorf("unexpected %q after the op object", line[p.pos])
+		}
+	}
+	if err != nil {
+		msg := "syntax error: " + err.Error()
+		if !nl {
+			msg += " (the last line has no line break: truncated file?)"
+		}
+		*dst = Op{}
+		return record{line: ln, prob: msg, syntax: true, source: snippet(line)}, true
+	}
+	if !isOp {
+		*dst = Op{Index: r.n - 1, Time: -1}
+		return record{line: ln, prob: "expected an op object, found " + kindName(v), source: snippet(line)}, true
+	}
+	return builtRecord(&r.b, ln, r.n-1, line), true
 }
 
 // jsonParser decodes one JSON value from a complete line.
@@ -97,6 +108,7 @@ type jsonParser struct {
 	stack   []any       // elements of the arrays being read
 	entries []Entry     // entries of the objects being read
 	slabs   slabs
+	ints    intCache
 }
 
 func (p *jsonParser) errorf(format string, args ...any) error {
@@ -366,6 +378,16 @@ func (p *jsonParser) strSlow(start int) (any, error) {
 }
 
 func (p *jsonParser) number() (any, error) {
+	tok, integral, err := p.scanNumber()
+	if err != nil {
+		return nil, err
+	}
+	return p.numberValue(tok, integral)
+}
+
+// scanNumber reads a JSON number at p.pos and returns its text and whether
+// it is an integer (no fraction, no exponent).
+func (p *jsonParser) scanNumber() ([]byte, bool, error) {
 	src := p.src
 	start := p.pos
 	i := start
@@ -382,7 +404,7 @@ func (p *jsonParser) number() (any, error) {
 	}
 	if i == digits {
 		p.pos = i
-		return nil, p.errorf("bad number")
+		return nil, false, p.errorf("bad number")
 	}
 	integral := true
 	if i < len(src) && src[i] == '.' {
@@ -394,7 +416,7 @@ func (p *jsonParser) number() (any, error) {
 		}
 		if i == j {
 			p.pos = i
-			return nil, p.errorf("bad number")
+			return nil, false, p.errorf("bad number")
 		}
 	}
 	if i < len(src) && (src[i] == 'e' || src[i] == 'E') {
@@ -409,26 +431,18 @@ func (p *jsonParser) number() (any, error) {
 		}
 		if i == j {
 			p.pos = i
-			return nil, p.errorf("bad number")
+			return nil, false, p.errorf("bad number")
 		}
 	}
-	tok := src[start:i]
 	p.pos = i
+	return src[start:i], integral, nil
+}
+
+// numberValue converts the text of a JSON number read by scanNumber.
+func (p *jsonParser) numberValue(tok []byte, integral bool) (any, error) {
 	if integral {
-		if len(tok) <= 18 {
-			var n int64
-			b := tok
-			neg := b[0] == '-'
-			if neg {
-				b = b[1:]
-			}
-			for _, c := range b {
-				n = n*10 + int64(c-'0')
-			}
-			if neg {
-				n = -n
-			}
-			return n, nil
+		if n, ok := smallInt(tok); ok {
+			return p.ints.box(n), nil
 		}
 		if n, err := strconv.ParseInt(string(tok), 10, 64); err == nil {
 			return n, nil

@@ -22,13 +22,15 @@ const (
 // JSON). It never stops at a bad field: it records the first problem and
 // keeps going, so that the parser can finish the map and report where it is.
 type opBuilder struct {
-	op   Op
+	op   *Op // where the op is built
 	seen uint16
 	msg  string // first problem with a field, or ""
 }
 
-func (b *opBuilder) reset() {
-	b.op = Op{Time: -1}
+// reset starts building an op in dst.
+func (b *opBuilder) reset(dst *Op) {
+	*dst = Op{Time: -1}
+	b.op = dst
 	b.seen = 0
 	b.msg = ""
 }

@@ -77,9 +77,10 @@ func NewReader(r io.Reader, name string, f FileFormat) (OpReader, error) {
 	return nil, fmt.Errorf("%s: cannot read history format %s", name, f)
 }
 
-// record is one op as a reader saw it, with where it came from.
+// record is what a reader saw of one op besides the op itself (which the
+// reader writes to the destination its caller gives): where it came from and
+// what is wrong with it.
 type record struct {
-	op        Op
 	line      int
 	hasIndex  bool   // the op carried its own index
 	prob      string // why the op is not usable, or ""
@@ -88,32 +89,35 @@ type record struct {
 	source    string // text of the op, for problems
 }
 
-func (rec *record) problem(file string) Problem {
-	idx := rec.op.Index
+func (rec *record) problem(file string, op Op) Problem {
+	idx := op.Index
 	if rec.syntax {
 		idx = -1
 	}
-	return Problem{File: file, Line: rec.line, Index: idx, Op: rec.op, Msg: rec.prob, Source: rec.source}
+	return Problem{File: file, Line: rec.line, Index: idx, Op: op, Msg: rec.prob, Source: rec.source}
 }
 
-// opCursor is what the readers' Next share: the input's name for messages
-// and the line of the op last returned.
+// opCursor is what the readers' Next share: the input's name for messages,
+// the line of the op last returned, and the op being read.
 type opCursor struct {
 	name string
 	line int
+	cur  Op
 }
 
-// deliver returns what Next returns for a record read: its op, with the
-// Problem it has, if any.
+// deliver returns what Next returns for a record read into c.cur: its op,
+// with the Problem it has, if any.
 func (c *opCursor) deliver(rec record, err error) (Op, error) {
 	if err != nil {
 		return Op{}, err
 	}
 	c.line = rec.line
+	op := c.cur
+	c.cur = Op{}
 	if rec.prob != "" {
-		return rec.op, rec.problem(c.name)
+		return op, rec.problem(c.name, op)
 	}
-	return rec.op, nil
+	return op, nil
 }
 
 // lineReader reads the lines of a line-based history (JSONL, text, log),
@@ -162,9 +166,10 @@ func (r *lineReader) readLine() ([]byte, bool, error) {
 	}
 }
 
-// recordReader is what Read needs from a reader.
+// recordReader is what Read needs from a reader: next reads the next op
+// into dst (which it overwrites) and returns what else it knows of it.
 type recordReader interface {
-	next() (record, error)
+	next(dst *Op) (record, error)
 }
 
 // DetectFormat tells the format of a history from the start of its content
@@ -305,72 +310,24 @@ func Read(r io.Reader, name string, opts ReadOptions) (*History, []Problem, erro
 		}
 		r = io.MultiReader(bytes.NewReader(head), r)
 	}
-	br := r
-	var rr recordReader
+	var g gathered
 	switch format {
-	case FormatJSONL:
-		rr = NewJSONLReader(br, name)
-	case FormatEDN:
-		rr = NewEDNReader(br, name)
+	case FormatJSONL, FormatEDN:
+		if err := g.readChunked(r, name, format, chunkOptions{}); err != nil {
+			return nil, nil, err
+		}
 	case FormatText:
-		rr = NewTextReader(br, name)
+		if err := g.readAll(NewTextReader(r, name)); err != nil {
+			return nil, nil, err
+		}
 	case FormatLog:
-		rr = NewLogReader(br, name)
+		if err := g.readAll(NewLogReader(r, name)); err != nil {
+			return nil, nil, err
+		}
 	default:
 		return nil, nil, fmt.Errorf("%s: cannot read history format %s", name, format)
 	}
-	// Ops are gathered in chunks and copied once into a slice of the exact
-	// size: cheaper than growing one slice by appending.
-	const chunkSize = 4096
-	var chunks [][]Op
-	cur := make([]Op, 0, 256)
-	var metas []recMeta
-	probs := map[int]recProblem{}
-	n := 0
-	for {
-		rec, err := rr.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(cur) == cap(cur) {
-			if cap(cur) < chunkSize {
-				cur = append(cur, rec.op)
-			} else {
-				chunks = append(chunks, cur)
-				cur = make([]Op, 0, chunkSize)
-				cur = append(cur, rec.op)
-			}
-		} else {
-			cur = append(cur, rec.op)
-		}
-		m := recMeta{line: rec.line}
-		if rec.hasIndex {
-			m.flags |= metaIndexed
-		}
-		if rec.noProcess {
-			m.flags |= metaNoProcess
-		}
-		if rec.syntax {
-			m.flags |= metaSyntax
-		}
-		if rec.prob != "" {
-			m.flags |= metaProblem
-			probs[n] = recProblem{msg: rec.prob, source: rec.source}
-		}
-		metas = append(metas, m)
-		n++
-	}
-	ops := cur
-	if len(chunks) > 0 {
-		ops = make([]Op, 0, n)
-		for _, c := range chunks {
-			ops = append(ops, c...)
-		}
-		ops = append(ops, cur...)
-	}
+	ops, metas, probs := g.concat()
 	return assemble(ops, metas, probs, name, opts)
 }
 
@@ -393,8 +350,8 @@ type recProblem struct {
 }
 
 func (m recMeta) problem(file string, op Op, rp recProblem) Problem {
-	rec := record{op: op, line: m.line, prob: rp.msg, syntax: m.flags&metaSyntax != 0, source: rp.source}
-	return rec.problem(file)
+	rec := record{line: m.line, prob: rp.msg, syntax: m.flags&metaSyntax != 0, source: rp.source}
+	return rec.problem(file, op)
 }
 
 // readHead reads the start of the input, enough to detect its format: 16

@@ -60,12 +60,12 @@ func newTextReader(r io.Reader, name string, log bool) *TextReader {
 // be decoded is returned as a Problem error; Next may then be called again to
 // continue with the next line. Any other error (from the underlying reader)
 // is final.
-func (r *TextReader) Next() (Op, error) { return r.deliver(r.next()) }
+func (r *TextReader) Next() (Op, error) { return r.deliver(r.next(&r.cur)) }
 
 // Line returns the line of the op last returned by Next.
 func (r *TextReader) Line() int { return r.line }
 
-func (r *TextReader) next() (record, error) {
+func (r *TextReader) next(dst *Op) (record, error) {
 	for {
 		if r.err != nil {
 			return record{}, r.err
@@ -90,12 +90,12 @@ func (r *TextReader) next() (record, error) {
 			}
 		}
 		r.n++
-		return r.parse(line, start), nil
+		return r.parse(dst, line, start), nil
 	}
 }
 
-// parse decodes the op line starting at line[start:].
-func (r *TextReader) parse(line []byte, start int) record {
+// parse decodes the op line starting at line[start:] into dst.
+func (r *TextReader) parse(dst *Op, line []byte, start int) record {
 	p := &r.p
 	p.src, p.pos, p.line, p.final, p.depth = line[start:], 0, r.ln, true, 0
 	fail := func(err error) record {
@@ -103,10 +103,11 @@ func (r *TextReader) parse(line []byte, start int) record {
 		if se, ok := err.(*syntaxError); ok {
 			msg = se.msg
 		}
+		*dst = Op{}
 		return record{line: r.ln, prob: "syntax error: " + msg + "; expected process, :type, :f, value[, error]", syntax: true, source: snippet(line)}
 	}
 	b := &r.b
-	b.reset()
+	b.reset(dst)
 	proc, err := p.form()
 	if err != nil {
 		return fail(err)
@@ -158,14 +159,14 @@ func (r *TextReader) parse(line []byte, start int) record {
 		}
 		b.set("error", e)
 	}
-	rec := record{op: b.op, line: r.ln}
-	rec.op.Index = r.n - 1
+	rec := record{line: r.ln}
+	dst.Index = r.n - 1
 	rec.prob, rec.noProcess = b.finish()
 	if rec.prob != "" {
 		rec.source = snippet(line)
 		return rec
 	}
-	op := &rec.op
+	op := dst
 	if op.Process != NemesisProcess {
 		switch op.Type {
 		case Invoke:
