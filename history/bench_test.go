@@ -6,7 +6,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // benchOps is a synthetic history shaped like a test's: register ops
@@ -244,6 +247,16 @@ func listAppendOps(n int) []Op {
 	return ops
 }
 
+// cpuTime returns the CPU time (user and system, all threads) the process
+// has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // BenchmarkReadFile reads list-append histories of 100k transactions from
 // a file with ReadFile (EDN and JSONL), reporting MB/s, ops/s and
 // transactions/s. ReadFile parses large files on all cores.
@@ -269,15 +282,23 @@ func BenchmarkReadFile(b *testing.B) {
 		b.Run(format.String(), func(b *testing.B) {
 			b.SetBytes(int64(buf.Len()))
 			b.ReportAllocs()
+			runtime.GC()
+			cpu0 := cpuTime()
+			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				h, probs, err := ReadFile(path, ReadOptions{})
 				if err != nil || len(probs) > 0 || h.Len() != len(ops) {
 					b.Fatal(err, probs)
 				}
 			}
+			b.StopTimer()
+			cpu := (cpuTime() - cpu0).Seconds()
 			s := b.Elapsed().Seconds()
 			b.ReportMetric(float64(len(ops))*float64(b.N)/s, "ops/s")
 			b.ReportMetric(float64(txns)*float64(b.N)/s, "txn/s")
+			// CPU seconds of all threads (GC included): what the read costs
+			// whatever the load of the machine and the number of cores.
+			b.ReportMetric(float64(txns)*float64(b.N)/cpu, "txn/cpu-s")
 		})
 	}
 }

@@ -106,6 +106,8 @@ func (p *ednParser) skipWS() error {
 			p.pos = i
 		case c == 0xEF && p.pos+2 < len(src) && src[p.pos+1] == 0xBB && src[p.pos+2] == 0xBF:
 			p.pos += 3 // byte order mark
+		case c == 0xEF && p.pos+2 >= len(src) && !p.final:
+			return errIncomplete // may be a byte order mark
 		default:
 			return nil
 		}
@@ -115,6 +117,11 @@ func (p *ednParser) skipWS() error {
 
 // skip skips whitespace, comments and #_ discarded forms.
 func (p *ednParser) skip() error {
+	if p.pos < len(p.src) {
+		if c := p.src[p.pos]; charClass[c]&1 == 0 && c != ';' && c != '#' && c != 0xEF {
+			return nil // the usual case: a form starts here
+		}
+	}
 	for {
 		if err := p.skipWS(); err != nil {
 			return err
@@ -262,6 +269,12 @@ func (p *ednParser) form() (any, error) {
 	if p.pos >= len(p.src) {
 		return nil, p.endErr("a value")
 	}
+	return p.formAt()
+}
+
+// formAt reads the form at p.pos, which is not blank and not the end of the
+// window: form without the skip.
+func (p *ednParser) formAt() (any, error) {
 	p.keyword = false
 	c := p.src[p.pos]
 	switch c {
@@ -325,37 +338,76 @@ func (p *ednParser) seq(closing byte) (any, error) {
 		return nil, p.errorf("collections nested deeper than %d", maxDepth)
 	}
 	p.depth++
-	start := len(p.stack)
-	out, err := p.seqElems(closing, start)
+	out, err := p.seqElems(closing)
 	p.depth--
-	clear(p.stack[start:])
-	p.stack = p.stack[:start]
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
-func (p *ednParser) seqElems(closing byte, start int) (any, error) {
+// seqElems reads the elements of a collection. The first few are kept in
+// a small array on the goroutine's stack (writing there is cheap); longer
+// collections go on in p.stack.
+func (p *ednParser) seqElems(closing byte) ([]any, error) {
+	var small [smallSeq]any
+	n := 0
+	start := -1 // where the elements start in p.stack, once they are there
 	for {
 		if err := p.skip(); err != nil {
+			p.dropStack(start)
 			return nil, err
 		}
 		if p.pos >= len(p.src) {
+			p.dropStack(start)
 			return nil, p.endErr("a vector or list")
 		}
 		c := p.src[p.pos]
 		if c == closing {
 			p.pos++
+			if start < 0 {
+				out := p.slabs.values(n)
+				for i := range out {
+					out[i] = small[i] // cheaper than copy for a few elements
+				}
+				return out, nil
+			}
 			out := p.slabs.values(len(p.stack) - start)
 			copy(out, p.stack[start:])
+			p.dropStack(start)
 			return out, nil
 		}
 		if c == ')' || c == ']' || c == '}' {
+			p.dropStack(start)
 			return nil, p.errorf("unexpected %q, expected %q", c, closing)
 		}
-		v, err := p.form()
+		v, err := p.formAt()
 		if err != nil {
+			p.dropStack(start)
 			return nil, err
 		}
-		p.stack = append(p.stack, v)
+		switch {
+		case start >= 0:
+			p.stack = append(p.stack, v)
+		case n < smallSeq:
+			small[n] = v
+			n++
+		default:
+			start = len(p.stack)
+			p.stack = append(append(p.stack, small[:]...), v)
+		}
+	}
+}
+
+// smallSeq is the number of elements seqElems keeps on the stack.
+const smallSeq = 8
+
+// dropStack removes the elements of a collection from p.stack, from start
+// (nothing when start < 0).
+func (p *ednParser) dropStack(start int) {
+	if start >= 0 {
+		clear(p.stack[start:])
+		p.stack = p.stack[:start]
 	}
 }
 
@@ -401,7 +453,7 @@ func (p *ednParser) entriesOf(add func(k, v any)) error {
 		if c == ')' || c == ']' {
 			return p.errorf("unexpected %q, expected '}'", c)
 		}
-		k, err := p.form()
+		k, err := p.formAt()
 		if err != nil {
 			return err
 		}
@@ -414,7 +466,7 @@ func (p *ednParser) entriesOf(add func(k, v any)) error {
 		if p.src[p.pos] == '}' {
 			return p.errorf("map has a key without a value")
 		}
-		v, err := p.form()
+		v, err := p.formAt()
 		if err != nil {
 			return err
 		}
@@ -466,11 +518,16 @@ func (p *ednParser) dispatch() (any, error) {
 	switch {
 	case c == '{':
 		p.pos += 2
-		v, err := p.seq('}')
+		if p.depth >= maxDepth {
+			return nil, p.errorf("collections nested deeper than %d", maxDepth)
+		}
+		p.depth++
+		v, err := p.seqElems('}')
+		p.depth--
 		if err != nil {
 			return nil, err
 		}
-		return Set(v.([]any)), nil
+		return Set(v), nil
 	case c == '_':
 		p.pos += 2
 		if _, err := p.form(); err != nil {

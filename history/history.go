@@ -111,36 +111,78 @@ func NewLenient(ops []Op) (*History, []Problem) {
 // pairOps builds a History from ops already known to follow the rules.
 func pairOps(ops []Op) *History {
 	h := &History{Ops: ops, pair: make([]int32, len(ops))}
-	open := map[int]int32{}
+	var open procTable[int32] // process -> position of its open op + 1
 	for i := range ops {
 		h.pair[i] = -1
 		op := &ops[i]
 		switch {
-		case op.Type == Invoke || (op.Process == NemesisProcess && op.Type == Info && !hasKey(open, op.Process)):
-			open[op.Process] = int32(i)
+		case op.Type == Invoke || (op.Process == NemesisProcess && op.Type == Info && open.get(op.Process) == 0):
+			open.set(op.Process, int32(i)+1)
 		default:
-			if j, ok := open[op.Process]; ok {
+			if j := open.get(op.Process) - 1; j >= 0 {
 				h.pair[i] = j
 				h.pair[j] = int32(i)
-				delete(open, op.Process)
+				open.set(op.Process, 0)
 			}
 		}
 	}
 	return h
 }
 
-func hasKey(m map[int]int32, k int) bool { _, ok := m[k]; return ok }
+// procTable maps process numbers to values, zero meaning none: a slice for
+// the usual small process numbers, a map for the others.
+type procTable[V uint8 | int32] struct {
+	dense  []V
+	sparse map[int]V
+}
+
+// denseProcs bounds the process numbers kept in procTable's slice.
+const denseProcs = 1 << 16
+
+func (t *procTable[V]) get(p int) V {
+	if uint(p) < uint(len(t.dense)) {
+		return t.dense[p]
+	}
+	if p >= 0 && p < denseProcs {
+		return 0
+	}
+	return t.sparse[p]
+}
+
+func (t *procTable[V]) set(p int, v V) {
+	if p >= 0 && p < denseProcs {
+		if p >= len(t.dense) {
+			grown := make([]V, min(max(p+1, 2*len(t.dense), 64), denseProcs))
+			copy(grown, t.dense)
+			t.dense = grown
+		}
+		t.dense[p] = v
+		return
+	}
+	if v == 0 {
+		delete(t.sparse, p)
+		return
+	}
+	if t.sparse == nil {
+		t.sparse = map[int]V{}
+	}
+	t.sparse[p] = v
+}
 
 // Pairer checks ops one at a time against the rules of a history; readers use
 // it to report problems with the line they came from.
 type Pairer struct {
-	pending map[int]Type // process -> type of its open invocation
-	crashed map[int]bool // processes whose last op ended in info
+	procs procTable[uint8] // pairPending and pairCrashed bits per process
 }
+
+const (
+	pairPending uint8 = 1 << iota // the process has an open invocation
+	pairCrashed                   // the process's last op ended in info
+)
 
 // NewPairer returns a Pairer for an empty history.
 func NewPairer() *Pairer {
-	return &Pairer{pending: map[int]Type{}, crashed: map[int]bool{}}
+	return &Pairer{}
 }
 
 // Check accepts op into the pairing, or returns why it breaks the rules
@@ -151,37 +193,39 @@ func (p *Pairer) Check(op *Op) string {
 	default:
 		return fmt.Sprintf("op type %q is not invoke, ok, fail or info", op.Type.String())
 	}
+	st := p.procs.get(op.Process)
 	if op.Process == NemesisProcess {
 		// Nemesis ops are info on both ends in Jepsen; accept any pairing.
-		if _, open := p.pending[op.Process]; open {
+		if st&pairPending != 0 {
 			if op.Type != Invoke {
-				delete(p.pending, op.Process)
+				p.procs.set(op.Process, st&^pairPending)
 			}
 			return ""
 		}
-		p.pending[op.Process] = op.Type
+		p.procs.set(op.Process, st|pairPending)
 		return ""
 	}
 	if op.Process < 0 {
 		return fmt.Sprintf("process %d is not a client process or the nemesis", op.Process)
 	}
-	_, open := p.pending[op.Process]
+	open := st&pairPending != 0
 	if op.Type == Invoke {
 		if open {
 			return fmt.Sprintf("process %d invokes while its previous op is still pending", op.Process)
 		}
-		if p.crashed[op.Process] {
+		if st&pairCrashed != 0 {
 			return fmt.Sprintf("process %d invokes after its op crashed (info); Jepsen gives the thread a new process", op.Process)
 		}
-		p.pending[op.Process] = Invoke
+		p.procs.set(op.Process, st|pairPending)
 		return ""
 	}
 	if !open {
 		return fmt.Sprintf("%s completion for process %d, which has no pending invocation", op.Type, op.Process)
 	}
-	delete(p.pending, op.Process)
+	st &^= pairPending
 	if op.Type == Info {
-		p.crashed[op.Process] = true
+		st |= pairCrashed
 	}
+	p.procs.set(op.Process, st)
 	return ""
 }

@@ -241,26 +241,51 @@ func (p *jsonParser) array() (any, error) {
 		return nil, p.errorf("values nested deeper than %d", maxDepth)
 	}
 	p.depth++
-	start := len(p.stack)
-	defer func() {
-		p.depth--
-		clear(p.stack[start:])
-		p.stack = p.stack[:start]
-	}()
+	out, err := p.elements()
+	p.depth--
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// elements reads an array from its '['. As in ednParser.seqElems, the first
+// few elements are kept on the goroutine's stack.
+func (p *jsonParser) elements() ([]any, error) {
 	p.pos++ // [
 	p.skipWS()
 	if p.pos < len(p.src) && p.src[p.pos] == ']' {
 		p.pos++
 		return []any{}, nil
 	}
+	var small [smallSeq]any
+	n := 0
+	start := -1
+	drop := func() {
+		if start >= 0 {
+			clear(p.stack[start:])
+			p.stack = p.stack[:start]
+		}
+	}
 	for {
 		v, err := p.value()
 		if err != nil {
+			drop()
 			return nil, err
 		}
-		p.stack = append(p.stack, v)
+		switch {
+		case start >= 0:
+			p.stack = append(p.stack, v)
+		case n < smallSeq:
+			small[n] = v
+			n++
+		default:
+			start = len(p.stack)
+			p.stack = append(append(p.stack, small[:]...), v)
+		}
 		p.skipWS()
 		if p.pos >= len(p.src) {
+			drop()
 			return nil, p.errorf("unexpected end of line in an array")
 		}
 		switch p.src[p.pos] {
@@ -268,10 +293,19 @@ func (p *jsonParser) array() (any, error) {
 			p.pos++
 		case ']':
 			p.pos++
+			if start < 0 {
+				out := p.slabs.values(n)
+				for i := range out {
+					out[i] = small[i] // cheaper than copy for a few elements
+				}
+				return out, nil
+			}
 			out := p.slabs.values(len(p.stack) - start)
 			copy(out, p.stack[start:])
+			drop()
 			return out, nil
 		default:
+			drop()
 			return nil, p.errorf("expected ',' or ']' in an array, found %q", p.src[p.pos])
 		}
 	}

@@ -19,9 +19,9 @@ const (
 	fieldProcess
 )
 
-// opFieldOf returns the field named name, with the name as a constant
-// string, or fieldOther.
-func opFieldOf[T ~string | ~[]byte](name T) (opField, string) {
+// opFieldOf returns the field named name, with the name as a key (a
+// constant, so boxing it costs nothing), or fieldOther.
+func opFieldOf[T ~string | ~[]byte](name T) (opField, any) {
 	switch string(name) {
 	case "index":
 		return fieldIndex, "index"
@@ -32,7 +32,7 @@ func opFieldOf[T ~string | ~[]byte](name T) (opField, string) {
 	case "process":
 		return fieldProcess, "process"
 	}
-	return fieldOther, ""
+	return fieldOther, nil
 }
 
 // typeOf is ParseType for a keyword's bytes.
@@ -118,15 +118,12 @@ func (p *ednParser) opEntries(b *opBuilder) error {
 			if err != nil {
 				return err
 			}
-			var name string
-			if field, name = opFieldOf(tok); field != fieldOther {
-				k = name
-			} else {
+			if field, k = opFieldOf(tok); field == fieldOther {
 				k = p.name(tok)
 			}
 		} else {
 			var err error
-			if k, err = p.form(); err != nil {
+			if k, err = p.formAt(); err != nil {
 				return err
 			}
 		}
@@ -148,7 +145,7 @@ func (p *ednParser) opEntries(b *opBuilder) error {
 				continue
 			}
 		}
-		v, err := p.form()
+		v, err := p.formAt()
 		if err != nil {
 			return err
 		}

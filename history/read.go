@@ -294,6 +294,7 @@ func ReadFile(path string, opts ReadOptions) (*History, []Problem, error) {
 // and a completion gets the process of the one pending process-less
 // invocation (it is dropped if there is not exactly one).
 func Read(r io.Reader, name string, opts ReadOptions) (*History, []Problem, error) {
+	size := inputSize(r)
 	format := opts.Format
 	if format == FormatUnknown {
 		head, err := readHead(r)
@@ -313,7 +314,7 @@ func Read(r io.Reader, name string, opts ReadOptions) (*History, []Problem, erro
 	var g gathered
 	switch format {
 	case FormatJSONL, FormatEDN:
-		if err := g.readChunked(r, name, format, chunkOptions{}); err != nil {
+		if err := g.readChunked(r, name, format, chunkOptions{size: size}); err != nil {
 			return nil, nil, err
 		}
 	case FormatText:
@@ -329,6 +330,26 @@ func Read(r io.Reader, name string, opts ReadOptions) (*History, []Problem, erro
 	}
 	ops, metas, probs := g.concat()
 	return assemble(ops, metas, probs, name, opts)
+}
+
+// inputSize returns the number of bytes left to read in r when r can tell
+// (a regular file, or a reader of bytes in memory), or -1.
+func inputSize(r io.Reader) int64 {
+	switch x := r.(type) {
+	case *os.File:
+		st, err := x.Stat()
+		if err != nil || !st.Mode().IsRegular() {
+			return -1
+		}
+		off, err := x.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return -1
+		}
+		return st.Size() - off
+	case interface{ Len() int }:
+		return int64(x.Len())
+	}
+	return -1
 }
 
 // recMeta is what Read keeps of a record besides its op.
@@ -443,7 +464,9 @@ func assemble(ops []Op, metas []recMeta, recProbs map[int]recProblem, name strin
 			}
 			continue
 		}
-		ops[kept] = *op
+		if kept != i {
+			ops[kept] = *op
+		}
 		kept++
 	}
 	clear(ops[kept:])

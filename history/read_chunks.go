@@ -73,8 +73,13 @@ func (c *opChunk) keep(i int, rec record) {
 	c.metas = append(c.metas, m)
 }
 
-// gathered is the chunks read so far, in file order.
+// gathered is the ops read so far, in file order: in flat, when there is
+// one and they fit, then in chunks.
 type gathered struct {
+	// flat, when not nil, has room for all the ops the input is expected
+	// to hold: chunks are copied into it as they come, so that their own
+	// slices can be used again.
+	flat   *opChunk
 	chunks []*opChunk
 	n      int // ops in all chunks
 }
@@ -100,23 +105,42 @@ func (g *gathered) readAll(rr recordReader) error {
 	}
 }
 
-func (g *gathered) push(c *opChunk) {
-	if len(c.ops) > 0 {
-		g.chunks = append(g.chunks, c)
-		g.n += len(c.ops)
+// push adds a chunk. It returns true when it copied the chunk's ops, whose
+// slices may then be used again.
+func (g *gathered) push(c *opChunk) bool {
+	if len(c.ops) == 0 {
+		return false
 	}
+	g.n += len(c.ops)
+	if f := g.flat; f != nil && len(g.chunks) == 0 && len(f.ops)+len(c.ops) <= cap(f.ops) {
+		base := len(f.ops)
+		f.ops = append(f.ops, c.ops...)
+		f.metas = append(f.metas, c.metas...)
+		for _, p := range c.probs {
+			f.probs = append(f.probs, chunkProblem{base + p.pos, p.recProblem})
+		}
+		return true
+	}
+	g.chunks = append(g.chunks, c)
+	return false
 }
 
 // concat returns the ops, their records and their problems (by position)
 // in one piece.
 func (g *gathered) concat() ([]Op, []recMeta, map[int]recProblem) {
+	if g.flat != nil {
+		if len(g.flat.ops) > 0 {
+			g.chunks = append([]*opChunk{g.flat}, g.chunks...)
+		}
+		g.flat = nil
+	}
 	probs := map[int]recProblem{}
 	if len(g.chunks) == 1 {
 		c := g.chunks[0]
 		for _, p := range c.probs {
 			probs[p.pos] = p.recProblem
 		}
-		return c.ops[:len(c.ops):len(c.ops)], c.metas, probs
+		return c.ops, c.metas, probs
 	}
 	ops := make([]Op, g.n)
 	metas := make([]recMeta, g.n)
@@ -165,9 +189,10 @@ func (g *gathered) concat() ([]Op, []recMeta, map[int]recProblem) {
 // chunkOptions tunes readChunked; the zero value picks the defaults. Tests
 // use small blocks to cut inputs in many places.
 type chunkOptions struct {
-	block   int // bytes per chunk, about
-	maxLine int // longest stretch without a place to cut; longer ones are read sequentially
-	workers int // parsing goroutines
+	size    int64 // size of the input, or <= 0 when not known
+	block   int   // bytes per chunk, about
+	maxLine int   // longest stretch without a place to cut; longer ones are read sequentially
+	workers int   // parsing goroutines
 }
 
 const (
@@ -219,8 +244,12 @@ func (cp *chunkParser) parse(j *chunkJob) {
 	if cp.opsPerKLine < 1000 {
 		size = lines*(cp.opsPerKLine+50)/1000 + 16
 	}
-	j.out.ops = make([]Op, 0, size)
-	j.out.metas = make([]recMeta, 0, size)
+	if cap(j.out.ops) < size {
+		j.out.ops = make([]Op, 0, size)
+	}
+	if cap(j.out.metas) < size {
+		j.out.metas = make([]recMeta, 0, size)
+	}
 	if cp.edn != nil {
 		cp.parseEDN(j)
 	} else {
@@ -395,8 +424,13 @@ func (g *gathered) readChunked(r io.Reader, name string, format FileFormat, o ch
 		}
 	}()
 	inline := newChunkParser(name, format) // for a single chunk or a single core
+	var free []opChunk                     // slices of gathered chunks, to use again
 	dispatch := func(j *chunkJob) {
 		queue = append(queue, j)
+		if n := len(free); n > 0 {
+			j.out.ops, j.out.metas = free[n-1].ops, free[n-1].metas
+			free = free[:n-1]
+		}
 		if o.workers == 1 || (j.final && len(queue) == 1) {
 			inline.parse(j)
 			close(j.done)
@@ -449,8 +483,16 @@ func (g *gathered) readChunked(r io.Reader, name string, format FileFormat, o ch
 			// where the chunk before it stopped.
 			return g.readRest(s, last, append([]*chunkJob{j}, queue...), &stop, name, format, ordinals)
 		}
-		g.gather(j, ordinals)
+		if last == nil && !j.final && o.size > 0 {
+			// Expect the ops per byte of the first chunk throughout.
+			est := int(float64(o.size)*float64(len(j.out.ops))/float64(max(len(j.data), 1))*1.03) + 256
+			g.flat = &opChunk{ops: make([]Op, 0, est), metas: make([]recMeta, 0, est)}
+		}
 		ordinals += j.out.ordinals
+		if g.gather(j, ordinals-j.out.ordinals) {
+			free = append(free, opChunk{ops: j.out.ops[:0], metas: j.out.metas[:0]})
+		}
+		j.out = opChunk{}
 		if last != nil && !last.final {
 			s.free = append(s.free, last.data[:0])
 		}
@@ -471,8 +513,9 @@ func cleanEnd(prev, next *chunkJob) bool {
 }
 
 // gather adds the ops of a parsed chunk, giving the ops that carry no index
-// their ordinal in the file.
-func (g *gathered) gather(j *chunkJob, ordinals int) {
+// their ordinal in the file (ordinals is the number used before the
+// chunk). It returns true when the chunk's slices may be used again.
+func (g *gathered) gather(j *chunkJob, ordinals int) bool {
 	c := j.out
 	if ordinals > 0 {
 		for i := range c.ops {
@@ -481,8 +524,7 @@ func (g *gathered) gather(j *chunkJob, ordinals int) {
 			}
 		}
 	}
-	g.push(&c)
-	j.out.ops, j.out.metas, j.out.probs = nil, nil, nil
+	return g.push(&c)
 }
 
 // readRest reads the rest of the input sequentially, from where the chunk
