@@ -3,6 +3,7 @@ package memdb
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/faultline/faultline/client"
@@ -19,11 +20,13 @@ const (
 	WorkloadBank      = "bank"
 	WorkloadUniqueIDs = "unique-ids"
 	WorkloadQueue     = "queue"
+	WorkloadAppend    = "append"
+	WorkloadWR        = "wr"
 )
 
 // Workloads lists the workloads the clients handle.
 func Workloads() []string {
-	return []string{WorkloadRegister, WorkloadSet, WorkloadCounter, WorkloadBank, WorkloadUniqueIDs, WorkloadQueue}
+	return []string{WorkloadRegister, WorkloadSet, WorkloadCounter, WorkloadBank, WorkloadUniqueIDs, WorkloadQueue, WorkloadAppend, WorkloadWR}
 }
 
 // ClientConfig configures InProcessClient and NetClient.
@@ -118,8 +121,47 @@ func toCommand(workload string, op *history.Op) (command, error) {
 		c.Op = opQueueDeq
 	case "queue drain":
 		c.Op = opQueueDrain
+	case "append txn", "wr txn":
+		return txnCommand(workload, op)
 	default:
 		return command{}, fmt.Errorf("memdb: the %s workload has no op %q", workload, op.F)
+	}
+	return c, nil
+}
+
+// txnCommand turns a transaction of the append or wr workload into one
+// txn command carrying its micro-ops.
+func txnCommand(workload string, op *history.Op) (command, error) {
+	bad := func(what string) (command, error) {
+		return command{}, fmt.Errorf("memdb: %s op %q: %s, got %s", workload, op.F, what, history.Format(op.Value))
+	}
+	write := mopAppend
+	if workload == WorkloadWR {
+		write = mopWrite
+	}
+	mops, ok := op.Value.([]any)
+	if !ok {
+		return bad("value must be a list of micro-ops")
+	}
+	c := command{Op: opTxn, Txn: make([]micro, len(mops))}
+	for i, x := range mops {
+		m, _ := x.([]any)
+		if len(m) != 3 {
+			return bad(fmt.Sprintf("micro-op %d must be [f k v]", i))
+		}
+		f, _ := m[0].(string)
+		switch f {
+		case mopRead:
+		case write:
+			v, ok := history.Int(m[2])
+			if !ok {
+				return bad(fmt.Sprintf("micro-op %d must write an integer", i))
+			}
+			c.Txn[i].V = v
+		default:
+			return bad(fmt.Sprintf("micro-op %d must be %q or %q", i, mopRead, write))
+		}
+		c.Txn[i].F, c.Txn[i].K = f, keyName(workload, m[1])
 	}
 	return c, nil
 }
@@ -136,7 +178,7 @@ func keyName(workload string, k any) string {
 // complete turns the result of c into op's completion. Definite refusals
 // are Fail; an unknown outcome is an error (recorded as Info), except for
 // reads, which change nothing and so certainly did not happen.
-func complete(op history.Op, c *command, res result) (history.Op, error) {
+func complete(workload string, op history.Op, c *command, res result) (history.Op, error) {
 	switch {
 	case res.Err != "":
 		op.Type, op.Error = history.Fail, res.Err
@@ -175,8 +217,40 @@ func complete(op history.Op, c *command, res result) (history.Op, error) {
 			m[i] = history.Entry{Key: a, Val: bal}
 		}
 		op.Value = m
+	case opTxn:
+		op.Value = txnValue(workload, op.Value.([]any), res.Reads)
 	}
 	return op, nil
+}
+
+// txnValue is a completed transaction's value: the invocation's micro-ops
+// with each read's result filled in, a list for append (empty when the key
+// was never appended to), a value or nil for wr.
+func txnValue(workload string, mops []any, reads [][]int64) []any {
+	out := make([]any, len(mops))
+	for i, x := range mops {
+		m := x.([]any) // toCommand checked the shape
+		if m[0] != mopRead {
+			out[i] = slices.Clone(m)
+			continue
+		}
+		var seen []int64
+		if i < len(reads) {
+			seen = reads[i]
+		}
+		var v any
+		if workload == WorkloadAppend {
+			l := make([]any, len(seen))
+			for j, e := range seen {
+				l[j] = e
+			}
+			v = l
+		} else if len(seen) > 0 {
+			v = seen[len(seen)-1]
+		}
+		out[i] = []any{m[0], m[1], v}
+	}
+	return out
 }
 
 // invoker sends one command to one node.
@@ -187,7 +261,7 @@ func invoke(ctx context.Context, cc *ClientConfig, call invoker, op history.Op) 
 	if err != nil {
 		return op, err
 	}
-	return complete(op, &c, call(ctx, c))
+	return complete(cc.Workload, op, &c, call(ctx, c))
 }
 
 // setup waits until the node knows a leader, then creates what the workload

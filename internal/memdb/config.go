@@ -29,10 +29,62 @@ const (
 	// catching the successor up; entries the successor lacks are
 	// truncated everywhere.
 	BugLostWrites Bug = "lost-writes"
+
+	// The isolation bugs change how the node a client talks to runs a
+	// transaction (txn command): not as one command, but as several
+	// commands of its own, interleaved with other transactions'.
+
+	// BugReadCommitted: each read of a transaction is a read of its own,
+	// answered through the read index, so it sees the latest committed
+	// state at that moment; writes are buffered and applied in one command
+	// at commit. Reads of a list the transaction appended to show its own
+	// appends on top, and the commit fails (write-conflict) if such a list
+	// changed after that read. Non-repeatable reads, read skew and lost
+	// updates follow (G-single-item, G2-item, lost-update).
+	BugReadCommitted Bug = "read-committed"
+	// BugSnapshotIsolation: a transaction reads from a snapshot, the state
+	// at the log index where it started, and its buffered writes commit in
+	// one command that fails (write-conflict) if another transaction wrote
+	// one of its keys after the snapshot (first committer wins). Write
+	// skew follows (G2-item).
+	BugSnapshotIsolation Bug = "snapshot-isolation"
+	// BugLostUpdate: snapshot reads as with BugSnapshotIsolation, but the
+	// commit checks no write-write conflicts (only that a list the
+	// transaction read after appending to it is unchanged since the
+	// snapshot). Concurrent read-modify-write transactions both commit
+	// (lost-update).
+	BugLostUpdate Bug = "lost-update"
+	// BugNonAtomic: each write is applied as a command of its own as the
+	// transaction reaches it, each read sees the latest state, and a fifth
+	// of the transactions with writes give up (fail "aborted") after a
+	// random one of them, leaving the writes made so far in place.
+	// Aborted and intermediate reads and dirty updates follow (G1a, G1b,
+	// dirty-update), as well as write cycles (G0, G1c).
+	BugNonAtomic Bug = "non-atomic"
 )
 
 // Bugs lists the valid Bug values.
-func Bugs() []Bug { return []Bug{BugNone, BugStaleReads, BugLostWrites} }
+func Bugs() []Bug {
+	return []Bug{BugNone, BugStaleReads, BugLostWrites, BugReadCommitted, BugSnapshotIsolation, BugLostUpdate, BugNonAtomic}
+}
+
+// stepwise reports whether b runs transactions as several commands.
+func (b Bug) stepwise() bool {
+	switch b {
+	case BugReadCommitted, BugSnapshotIsolation, BugLostUpdate, BugNonAtomic:
+		return true
+	}
+	return false
+}
+
+// BugNames is the valid bug names, comma-separated, for help texts.
+func BugNames() string {
+	names := make([]string, len(Bugs()))
+	for i, b := range Bugs() {
+		names[i] = string(b)
+	}
+	return strings.Join(names, ", ")
+}
 
 // ParseBug checks a bug name; "" means none.
 func ParseBug(s string) (Bug, error) {
@@ -44,7 +96,7 @@ func ParseBug(s string) (Bug, error) {
 			return b, nil
 		}
 	}
-	return "", fmt.Errorf("memdb: unknown bug %q (want none, stale-reads or lost-writes)", s)
+	return "", fmt.Errorf("memdb: unknown bug %q (want one of %s)", s, BugNames())
 }
 
 // Config holds what the replicas of a cluster share, in both modes. Zero
@@ -195,7 +247,7 @@ func ParseServerFlags(args []string) (ServerConfig, error) {
 	fs.StringVar(&c.Listen, "listen", "", "address to listen on (default :"+DefaultPort+")")
 	fs.StringVar(&peers, "peers", "", "all nodes as name=host:port,...")
 	fs.StringVar(&c.DataDir, "data-dir", "", "folder for the replica's log")
-	fs.StringVar(&bug, "bug", "none", "built-in fault: none, stale-reads or lost-writes")
+	fs.StringVar(&bug, "bug", "none", "built-in fault: "+BugNames())
 	fs.DurationVar(&c.ElectionTimeout, "election-timeout", 0, "minimum election timeout")
 	fs.DurationVar(&c.HeartbeatInterval, "heartbeat", 0, "leader heartbeat interval")
 	fs.DurationVar(&c.Lag, "lag", 0, "replication lag of followers")

@@ -50,6 +50,47 @@
 //     every LeaderChangeEvery (default 500ms) hands over without catching the
 //     successor up. The successor's log wins and the old leader truncates
 //     what it had acknowledged.
+//   - read-committed, snapshot-isolation, lost-update, non-atomic: isolation
+//     bugs; see Transactions.
+//
+// Stale-reads and lost-writes act on transactions too: a read-only
+// transaction is a read (stale at followers; from the leader's own state
+// with lost-writes), and a transaction with writes is a write that
+// lost-writes may truncate after acknowledging it.
+//
+// # Transactions
+//
+// The append and wr workloads send each transaction as one txn command
+// carrying its micro-ops. Without an isolation bug the replica runs it as
+// any command: one with writes goes through the log and applies atomically
+// in log order, a read-only one is served through the read index, so
+// transactions are strict serializable. The state machine keeps every
+// value a transactional key took with the log index that wrote it, so a
+// txn command can read the state as of an earlier index (a snapshot), and
+// carries checks ("fail with write-conflict if key k was written after
+// index i") that refuse the whole command deterministically on every
+// replica.
+//
+// Under an isolation bug the node a client talks to runs the transaction
+// as a coordinator would (txn.go): several commands of its own, submitted
+// one after another like any client's (reads through the read index,
+// writes through the log), so other transactions' commands land in
+// between. The whole transaction must finish within RequestTimeout.
+//
+//   - read-committed: each read is a command of its own at the latest
+//     committed state; writes are buffered and committed in one command.
+//     A read of a list the transaction appended to shows the committed
+//     list plus its own appends, and the commit checks that list is
+//     unchanged since (else write-conflict), so that no read shows an
+//     order of appends that never existed.
+//   - snapshot-isolation: an empty read first fixes the snapshot index;
+//     reads see the state there (plus own writes); the commit checks that
+//     no key it writes changed after the snapshot (first committer wins).
+//   - lost-update: as snapshot-isolation, but the commit checks only lists
+//     read after appending to them.
+//   - non-atomic: every micro-op is a command of its own, in order; one
+//     transaction in five with writes gives up (fail "aborted") after a
+//     random one of them, and nothing is undone.
 //
 // # Operations
 //
@@ -65,10 +106,15 @@
 //	            Setup creates ClientConfig.Accounts holding TotalAmount
 //	unique-ids  generate -> int64
 //	queue       enqueue v; dequeue -> int64 (fail "empty"); drain -> []any
+//	append      txn [["append" k v] ["r" k nil] ...] -> reads filled with the
+//	            list ([] when empty); fail "write-conflict" or "aborted"
+//	wr          txn [["w" k v] ["r" k nil] ...] -> reads filled with the value
+//	            (nil when unset); fail as for append
 //
 // A definite refusal (not-leader, no-leader, node-down, cas-mismatch, empty,
-// insufficient-funds) is a fail completion with the reason in Op.Error. An
-// outcome the client cannot know (timeout, connection lost after sending,
-// leadership lost) is returned as an error, which the interpreter records
-// as info; reads, which change nothing, fail instead.
+// insufficient-funds, write-conflict, aborted) is a fail completion with
+// the reason in Op.Error. An outcome the client cannot know (timeout,
+// connection lost after sending, leadership lost) is returned as an error,
+// which the interpreter records as info; reads and read-only transactions,
+// which change nothing, fail instead.
 package memdb

@@ -111,6 +111,18 @@ func TestToCommandAndComplete(t *testing.T) {
 		{"queue", "dequeue", nil, nil, command{Op: opQueueDeq, Key: "queue:nil"}, result{Err: errEmpty}, history.Fail, nil, errEmpty},
 		{"queue", "drain", nil, nil, command{Op: opQueueDrain, Key: "queue:nil"}, result{Ints: []int64{4}}, history.OK, []any{int64(4)}, nil},
 		{"queue", "drain", nil, nil, command{Op: opQueueDrain, Key: "queue:nil"}, result{Err: errNotLeader}, history.Fail, nil, errNotLeader},
+		{"append", "txn", nil, []any{[]any{"append", int64(1), int64(5)}, []any{"r", int64(1), nil}, []any{"r", 2.0, nil}},
+			command{Op: opTxn, Txn: []micro{{F: mopAppend, K: "append:1", V: 5}, {F: mopRead, K: "append:1"}, {F: mopRead, K: "append:2"}}},
+			result{Reads: [][]int64{nil, {3, 5}, {}}}, history.OK,
+			[]any{[]any{"append", int64(1), int64(5)}, []any{"r", int64(1), []any{int64(3), int64(5)}}, []any{"r", 2.0, []any{}}}, nil},
+		{"append", "txn", nil, []any{[]any{"append", int64(1), int64(5)}}, command{Op: opTxn, Txn: []micro{{F: mopAppend, K: "append:1", V: 5}}},
+			result{Err: errConflict}, history.Fail, []any{[]any{"append", int64(1), int64(5)}}, errConflict},
+		{"append", "txn", nil, []any{[]any{"r", int64(1), nil}}, command{Op: opTxn, Txn: []micro{{F: mopRead, K: "append:1"}}},
+			result{Indef: indefTimeout}, history.Fail, []any{[]any{"r", int64(1), nil}}, indefTimeout},
+		{"wr", "txn", nil, []any{[]any{"r", int64(1), nil}, []any{"w", int64(2), int64(7)}, []any{"r", int64(3), nil}},
+			command{Op: opTxn, Txn: []micro{{F: mopRead, K: "wr:1"}, {F: mopWrite, K: "wr:2", V: 7}, {F: mopRead, K: "wr:3"}}},
+			result{Reads: [][]int64{{4}, nil, {}}}, history.OK,
+			[]any{[]any{"r", int64(1), int64(4)}, []any{"w", int64(2), int64(7)}, []any{"r", int64(3), nil}}, nil},
 	}
 	for _, tt := range tests {
 		op := history.Op{Type: history.Invoke, F: tt.f, Key: tt.key, Value: tt.value}
@@ -121,7 +133,7 @@ func TestToCommandAndComplete(t *testing.T) {
 		if !reflect.DeepEqual(c, tt.wantCmd) {
 			t.Errorf("%s %s: command %+v, want %+v", tt.workload, tt.f, c, tt.wantCmd)
 		}
-		out, err := complete(op, &c, tt.res)
+		out, err := complete(tt.workload, op, &c, tt.res)
 		if err != nil {
 			t.Fatalf("%s %s: %v", tt.workload, tt.f, err)
 		}
@@ -135,8 +147,13 @@ func TestToCommandAndComplete(t *testing.T) {
 func TestUnknownOutcomeOfWriteIsAnError(t *testing.T) {
 	op := history.Op{Type: history.Invoke, F: "write", Value: int64(1)}
 	c, _ := toCommand(WorkloadRegister, &op)
-	if _, err := complete(op, &c, result{Indef: indefDeposed}); err == nil {
+	if _, err := complete(WorkloadRegister, op, &c, result{Indef: indefDeposed}); err == nil {
 		t.Fatal("a write of unknown outcome must be an error (recorded as info)")
+	}
+	op = history.Op{Type: history.Invoke, F: "txn", Value: []any{[]any{"r", int64(1), nil}, []any{"w", int64(1), int64(2)}}}
+	c, _ = toCommand(WorkloadWR, &op)
+	if _, err := complete(WorkloadWR, op, &c, result{Indef: indefTimeout}); err == nil {
+		t.Fatal("a transaction with writes of unknown outcome must be an error (recorded as info)")
 	}
 }
 
@@ -154,6 +171,13 @@ func TestBadOps(t *testing.T) {
 		{"bank", "transfer", int64(3)},
 		{"queue", "enqueue", 1.5},
 		{"unique-ids", "read", nil},
+		{"append", "txn", int64(1)},
+		{"append", "txn", []any{[]any{"append", int64(1)}}},
+		{"append", "txn", []any{[]any{"w", int64(1), int64(2)}}},
+		{"append", "txn", []any{[]any{"append", int64(1), "x"}}},
+		{"wr", "txn", []any{[]any{"append", int64(1), int64(2)}}},
+		{"wr", "txn", []any{int64(3)}},
+		{"wr", "read", nil},
 	}
 	for _, tt := range tests {
 		op := history.Op{Type: history.Invoke, F: tt.f, Value: tt.value}

@@ -136,6 +136,7 @@ type replica struct {
 	rng    *rand.Rand
 	inbox  chan event
 	done   chan struct{}
+	co     *coordinator // runs clients' transactions under the isolation bugs
 
 	// persistent state (written to st before anything depends on it)
 	term     uint64
@@ -213,6 +214,7 @@ func newReplica(id string, nodes []string, cfg Config, tr transport, st storage,
 		term:   p.term, vote: p.vote, log: p.log,
 		sm:  newMachine(),
 		fwd: map[uint64]*request{},
+		co:  newCoordinator(cfg.Bug, uint64(cfg.Seed), h.Sum64()+incarnation+1),
 	}
 	r.durable = r.last()
 	if async {
@@ -238,7 +240,19 @@ func (r *replica) deliver(m *message) {
 }
 
 // submit runs a client command on this replica and waits for its answer.
+// Under the isolation bugs the replica's coordinator runs a transaction as
+// several commands, all within RequestTimeout.
 func (r *replica) submit(ctx context.Context, cmd command) result {
+	if cmd.Op == opTxn && r.cfg.Bug.stepwise() {
+		ctx, cancel := context.WithTimeout(ctx, r.cfg.RequestTimeout)
+		defer cancel()
+		return r.co.run(ctx, cmd, r.submitOne)
+	}
+	return r.submitOne(ctx, cmd)
+}
+
+// submitOne runs one command on this replica and waits for its answer.
+func (r *replica) submitOne(ctx context.Context, cmd command) result {
 	req := &request{cmd: cmd, done: make(chan result, 1)}
 	select {
 	case r.inbox <- event{req: req}:
@@ -860,6 +874,7 @@ func (r *replica) applyTo(n uint64) {
 	for r.applied < n {
 		r.applied++
 		e := &r.log[r.applied]
+		r.sm.index = r.applied
 		res := r.sm.apply(&e.Cmd)
 		if p, ok := r.props[r.applied]; ok {
 			delete(r.props, r.applied)

@@ -13,7 +13,13 @@ import (
 // nodes are killed, paused and partitioned and leadership moves around.
 func underFaults(t *testing.T, workload string, g gen) ([]rec, *Cluster) {
 	t.Helper()
-	cfg := Config{ElectionTimeout: 80 * time.Millisecond, HeartbeatInterval: 15 * time.Millisecond,
+	return underFaultsWith(t, BugNone, workload, g)
+}
+
+// underFaultsWith is underFaults with a bug built into the cluster.
+func underFaultsWith(t *testing.T, bug Bug, workload string, g gen) ([]rec, *Cluster) {
+	t.Helper()
+	cfg := Config{Bug: bug, ElectionTimeout: 80 * time.Millisecond, HeartbeatInterval: 15 * time.Millisecond,
 		RequestTimeout: 400 * time.Millisecond, LeaderChangeEvery: 300 * time.Millisecond}
 	cl, _ := startCluster(t, fiveNodes(), cfg)
 	cs := openClients(t, NewInProcessClient(cl, ClientConfig{Workload: workload}), fiveNodes(), 10)

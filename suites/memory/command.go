@@ -18,7 +18,7 @@ func Command() cli.Command {
 		Help: "run one replica of the built-in replicated store (memdb serve --node N --peers ...)",
 		Run: func(ctx context.Context, args []string, env *cli.Env) int {
 			if len(args) == 0 || args[0] != "serve" {
-				fmt.Fprintln(env.Stderr, "usage: faultline memdb serve --node N --peers n1=host:port,... --data-dir DIR [--listen ADDR] [--bug none|stale-reads|lost-writes]")
+				fmt.Fprintln(env.Stderr, "usage: faultline memdb serve --node N --peers n1=host:port,... --data-dir DIR [--listen ADDR] [--bug B]\nbugs: "+memdb.BugNames())
 				return cli.ExitUsage
 			}
 			cfg, err := memdb.ParseServerFlags(args[1:])

@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/checker/elle"
 	"github.com/faultline/faultline/cli"
 	"github.com/faultline/faultline/client"
 	"github.com/faultline/faultline/cluster"
@@ -28,7 +30,9 @@ func Suite() cli.Suite {
 		Help:      "Faultline's own replicated key-value store: in-process (faults: partition, kill, pause), or one process per node with --cluster netns (all network faults)",
 		Workloads: memdb.Workloads(),
 		Flags: []cli.Flag{
-			{Name: "bug", Default: "none", Usage: "bug built into the store: none, stale-reads or lost-writes"},
+			{Name: "bug", Default: "none", Usage: "bug built into the store: " + memdb.BugNames() +
+				" (read-committed, snapshot-isolation, lost-update and non-atomic change how transactions run: see the append and wr workloads)"},
+			{Name: "consistency-models", Default: elle.DefaultModel, Usage: "for the append and wr workloads: the consistency models the transactional checker checks, comma-separated, by Elle's names (e.g. serializable,snapshot-isolation)"},
 			{Name: "rate", Default: strconv.Itoa(workload.DefaultRate), Usage: "total client operations per second (negative: unlimited)"},
 		},
 		Test:    newTest,
@@ -45,7 +49,11 @@ func newTest(ctx context.Context, o *cli.Options) (*faultline.Test, func(), erro
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: --rate %q is not a number", faultline.ErrConfig, o.Option("rate", ""))
 	}
-	w, err := workload.ByName(o.Workload, workload.Options{Concurrency: o.Concurrency, Rate: rate})
+	models, err := elle.ParseModels(o.Option("consistency-models", elle.DefaultModel))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: --consistency-models: %v", faultline.ErrConfig, err)
+	}
+	w, err := buildWorkload(o.Workload, workload.Options{Concurrency: o.Concurrency, Rate: rate}, models)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", faultline.ErrConfig, err)
 	}
@@ -117,6 +125,9 @@ func newTest(ctx context.Context, o *cli.Options) (*faultline.Test, func(), erro
 		Checker:        workload.Standard(w.Checker, pkg.Perf...),
 		Options:        map[string]string{"bug": string(bug), "rate": o.Option("rate", "")},
 	}
+	if isTxn(o.Workload) {
+		t.Options["consistency-models"] = strings.Join(models, ",")
+	}
 	return t, cleanup, nil
 }
 
@@ -133,11 +144,41 @@ func (m memNet) Drop(ctx context.Context, g netfault.Grudge) error {
 
 func (m memNet) Heal(ctx context.Context) error { return m.d.Heal(ctx, nil) }
 
-// rebuildChecker gives `analyze` the checker of a stored memory run.
+// isTxn reports whether the workload is transactional (checked by Elle).
+func isTxn(wl string) bool { return wl == memdb.WorkloadAppend || wl == memdb.WorkloadWR }
+
+// buildWorkload returns the named workload; the transactional ones check
+// the given consistency models (none: the workload's default,
+// strict-serializable).
+func buildWorkload(name string, o workload.Options, models []string) (workload.Workload, error) {
+	t := workload.TxnOptions{Checker: elle.Options{ConsistencyModels: models}}
+	switch name {
+	case memdb.WorkloadAppend:
+		return workload.AppendWith(o, t)
+	case memdb.WorkloadWR:
+		return workload.WRWith(o, t)
+	}
+	return workload.ByName(name, o)
+}
+
+// rebuildChecker gives `analyze` the checker of a stored memory run, with
+// the consistency models the run recorded.
 func rebuildChecker(wl string, rec faultline.TestRecord) (checker.Checker, error) {
-	c, err := workload.CheckerByName(wl, workload.Options{Concurrency: rec.Concurrency})
+	o := workload.Options{Concurrency: rec.Concurrency}
+	if !isTxn(wl) {
+		c, err := workload.CheckerByName(wl, o)
+		if err != nil {
+			return nil, err
+		}
+		return workload.Standard(c), nil
+	}
+	models, err := elle.ParseModels(rec.Options["consistency-models"])
+	if err != nil {
+		return nil, fmt.Errorf("the run's consistency-models option: %w", err)
+	}
+	w, err := buildWorkload(wl, o, models)
 	if err != nil {
 		return nil, err
 	}
-	return workload.Standard(c), nil
+	return workload.Standard(w.Checker), nil
 }
