@@ -45,6 +45,23 @@ func do(t testing.TB, c client.Client, f string, key, value any) history.Op {
 	return out
 }
 
+// readOK reads until the read succeeds (a leader change can refuse it
+// with not-leader or no-leader), as a final read does, for up to 5 s.
+func readOK(t testing.TB, c client.Client) history.Op {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out := do(t, c, "read", nil, nil)
+		if out.Type == history.OK {
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("final read never succeeded; last: %s %v", out.Type, out.Error)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func openOn(t testing.TB, src ClusterSource, node string, workload string) client.Client {
 	t.Helper()
 	c, err := NewInProcessClient(src, ClientConfig{Workload: workload}).Open(context.Background(), nil, node)
@@ -385,7 +402,7 @@ func TestSetAndCounterLoseWritesOnlyWithTheBug(t *testing.T) {
 			ctrRecs := <-done
 			time.Sleep(50 * time.Millisecond)
 
-			final := do(t, sets[0], "read", nil, nil).Value.([]any)
+			final := readOK(t, sets[0]).Value.([]any)
 			have := map[int64]bool{}
 			for _, v := range final {
 				have[v.(int64)] = true
@@ -405,7 +422,7 @@ func TestSetAndCounterLoseWritesOnlyWithTheBug(t *testing.T) {
 					infoSum++
 				}
 			}
-			ctr := do(t, ctrs[0], "read", nil, nil).Value.(int64)
+			ctr := readOK(t, ctrs[0]).Value.(int64)
 			t.Logf("set: %s, %d acknowledged adds lost; counter: %s, read %d, acknowledged %d",
 				counts(setRecs), lostAdds, counts(ctrRecs), ctr, okSum)
 			if bug == BugNone {
