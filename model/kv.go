@@ -131,6 +131,10 @@ type kvSingle struct {
 	ops     []kvOp
 	strs    *strTable
 	classes []uint64
+	// prefixes holds, for the strings asked about as targets of MayExtend,
+	// the hash of every prefix (prefixes[t][n]: of the first n bytes).
+	prefixes     map[uint32][]uint64
+	prefixMemory int64
 }
 
 func (m *kvSingle) Init() uint64 { return 0 }
@@ -150,6 +154,38 @@ func (m *kvSingle) Step(s uint64, i int) (uint64, bool) {
 // the order they were invoked.
 func (m *kvSingle) PreferInvocationOrder() bool { return true }
 
+// Sets implements Prefixed: a put sets the key's string.
+func (m *kvSingle) Sets(i int) (uint64, bool) {
+	o := &m.ops[i]
+	return uint64(o.valID), o.kind == kvPut
+}
+
+// MayExtend implements Prefixed by comparing the hash of s with that of
+// t's prefix of the same length: different hashes mean different strings.
+func (m *kvSingle) MayExtend(s, t uint64) bool {
+	if s == t {
+		return true
+	}
+	ns, nt := &m.strs.nodes[s], &m.strs.nodes[t]
+	if ns.n >= nt.n {
+		return false // same length but another string, or longer
+	}
+	ph, ok := m.prefixes[uint32(t)]
+	if !ok {
+		content := m.strs.appendContent(nil, uint32(t))
+		ph = make([]uint64, len(content)+1)
+		for i, c := range content {
+			ph[i+1] = ph[i]*strBase + uint64(c)
+		}
+		if m.prefixes == nil {
+			m.prefixes = map[uint32][]uint64{}
+		}
+		m.prefixes[uint32(t)] = ph
+		m.prefixMemory += int64(len(ph))*8 + 64
+	}
+	return ph[ns.n] == ns.hash
+}
+
 func (m *kvSingle) Guard(i int) (uint64, bool) {
 	o := &m.ops[i]
 	return uint64(o.valID), o.kind == kvGet && !o.unknown
@@ -157,7 +193,9 @@ func (m *kvSingle) Guard(i int) (uint64, bool) {
 
 func (m *kvSingle) Flags(i int) Flags  { return kvFlags(&m.ops[i]) }
 func (m *kvSingle) Class(i int) uint64 { return m.classes[i] }
-func (m *kvSingle) MemoryBytes() int64 { return m.strs.memoryBytes() + int64(len(m.ops))*64 }
+func (m *kvSingle) MemoryBytes() int64 {
+	return m.strs.memoryBytes() + m.prefixMemory + int64(len(m.ops))*64
+}
 func (m *kvSingle) Describe(s uint64) string {
 	return truncate(strconv.Quote(m.strs.get(uint32(s))), 400)
 }

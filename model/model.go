@@ -99,6 +99,21 @@ type Guarded interface {
 	Guard(op int) (uint64, bool)
 }
 
+// Prefixed is implemented by machines whose state-changing ops either
+// extend the state (an append: the state before is a prefix of the state
+// after) or set it whatever it was (a put). A read that needs state t can
+// then be reached from state s only through a setting op, unless s is a
+// prefix of t: a checker rules out a configuration at once when no setting
+// op that could help may still run before the read.
+type Prefixed interface {
+	// Sets returns the state op sets, whatever the state before, or false
+	// when op extends the state (or is read-only).
+	Sets(op int) (uint64, bool)
+	// MayExtend reports whether state s may be a prefix of state t. False
+	// must be certain; true may be wrong (a hash collision).
+	MayExtend(s, t uint64) bool
+}
+
 // OrderHint is implemented by machines that know in which order a checker
 // should try the ops that may go next. By default a checker tries the op
 // with the earliest completion first, which suits registers (a later write

@@ -250,6 +250,55 @@ func TestStrTable(t *testing.T) {
 	}
 }
 
+func TestKVPrefixed(t *testing.T) {
+	m, _ := NewKV(nil)
+	ops := []Op{
+		{F: "append", Key: "k", Value: "ab"}, // 0
+		{F: "append", Key: "k", Value: "c"},  // 1
+		{F: "get", Key: "k", Value: "abcd"},  // 2
+		{F: "put", Key: "k", Value: "ab"},    // 3
+		{F: "get", Key: "k", Value: "abd"},   // 4
+	}
+	mm, err := m.Compile(ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := mm.(Prefixed)
+	if !ok {
+		t.Fatal("kv on one key is not Prefixed")
+	}
+	g := mm.(Guarded)
+	abcd, _ := g.Guard(2)
+	abd, _ := g.Guard(4)
+	ab, _ := mm.Step(mm.Init(), 0)
+	abc, _ := mm.Step(ab, 1)
+	for _, tt := range []struct {
+		name string
+		s, t uint64
+		want bool
+	}{
+		{"empty of abcd", mm.Init(), abcd, true},
+		{"ab of abcd", ab, abcd, true},
+		{"abc of abcd", abc, abcd, true},
+		{"abcd of abcd", abcd, abcd, true},
+		{"abc of abd", abc, abd, false},
+		{"abcd of abc", abcd, abc, false},
+		{"abd of abcd", abd, abcd, false},
+	} {
+		if got := p.MayExtend(tt.s, tt.t); got != tt.want {
+			t.Errorf("%s: MayExtend = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	if st, ok := p.Sets(3); !ok || st != ab {
+		t.Errorf("put ab: Sets = %d %v, want %d true", st, ok, ab)
+	}
+	for _, i := range []int{0, 1, 2, 4} {
+		if _, ok := p.Sets(i); ok {
+			t.Errorf("op %d does not set the state", i)
+		}
+	}
+}
+
 func TestNames(t *testing.T) {
 	for _, n := range Names() {
 		var init any

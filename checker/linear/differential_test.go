@@ -190,3 +190,45 @@ func TestDifferentialSimulated(t *testing.T) {
 		t.Errorf("verdicts not mixed: %v", counts)
 	}
 }
+
+// TestDifferentialSimulatedKV checks simulated kv runs (appends, puts and
+// gets of strings, crashed ops, stale gets) against Porcupine with Jepsen
+// semantics: reads name the whole string, so the model's prefix pruning
+// (model.Prefixed) decides most of these searches.
+func TestDifferentialSimulatedKV(t *testing.T) {
+	n := 40
+	if testing.Short() {
+		n = 15
+	}
+	if s := os.Getenv("FAULTLINE_DIFF_N"); s != "" {
+		n, _ = strconv.Atoi(s)
+		n /= 20
+	}
+	m := mustModel(t, "kv", nil)
+	pm := porcupineModel(oracleModel("kv", nil))
+	counts := map[checker.Validity]int{}
+	skipped := 0
+	for i := range n {
+		cfg := simConfig{KV: true, Ops: 40 + 8*(i%10), Keys: 1 + i%2, Threads: 3 + i%5, Crash: 0.03 * float64(i%3), Stale: 0.1 * float64(i%2), Values: (i % 3) * 2, Seed: uint64(5000 + i)}
+		ops := simulate(cfg)
+		h, err := history.New(ops)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pres := porcupine.CheckOperationsTimeout(pm, porcupineOps(ops), time.Second)
+		if pres == porcupine.Unknown {
+			skipped++
+			continue
+		}
+		got := Check(context.Background(), h, m, Options{AllKeys: true})
+		counts[got.Valid]++
+		if (got.Valid == checker.Valid) != (pres == porcupine.Ok) || got.Valid == checker.Unknown {
+			b, _ := json.Marshal(ops)
+			t.Fatalf("%+v: faultline %v (%s), porcupine %v\nhistory: %s", cfg, got.Valid, got.Summary(), pres, b)
+		}
+	}
+	t.Logf("%d valid, %d invalid, %d too hard for porcupine", counts[checker.Valid], counts[checker.Invalid], skipped)
+	if counts[checker.Valid] < n/10 || counts[checker.Invalid] < n/10 {
+		t.Errorf("verdicts not mixed: %v", counts)
+	}
+}

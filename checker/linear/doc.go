@@ -22,6 +22,10 @@
 //     by the state its read needs;
 //   - tries first the ops that lead to the state a waiting read needs, and
 //     otherwise the earliest deadline first;
+//   - with models whose ops append to the state or set it (kv), rules out a
+//     configuration as soon as a waiting read's string can no longer be
+//     reached: the state is not a prefix of it and no put that could still
+//     run before the read sets one that is;
 //   - of identical crashed ops tries only the first; of identical ok ops
 //     skips one while another that fits everywhere it does is waiting;
 //   - treats a configuration as seen when one with the same ok ops and state

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strconv"
 
 	"github.com/faultline/faultline/history"
 )
@@ -20,6 +21,9 @@ type simConfig struct {
 	Stale   float64 // probability a read returns the value before the latest one (a violation)
 	Values  int     // values written are 0..Values-1 (0 means unique values)
 	Seed    uint64
+	// KV simulates Porcupine's kv store instead (model kv): get, put and
+	// append of strings per key, every key starting as "".
+	KV bool
 }
 
 type simOp struct {
@@ -62,6 +66,15 @@ func simulate(c simConfig) []history.Op {
 		}
 		o := &simOp{thread: t, process: nextProcess[t], key: int64(r.IntN(max(1, c.Keys)))}
 		switch x := r.IntN(10); {
+		case c.KV:
+			o.f = "get"
+			if x >= 4 {
+				o.f = "append"
+				if x == 9 {
+					o.f = "put"
+				}
+				o.arg = "x" + strconv.FormatInt(val(), 10) + " "
+			}
 		case x < 5:
 			o.f = "read"
 		case x < 8:
@@ -95,7 +108,21 @@ func simulate(c simConfig) []history.Op {
 			continue
 		}
 		cur := state[o.key]
+		if c.KV && cur == nil {
+			cur = ""
+		}
 		switch o.f {
+		case "get":
+			o.result = cur
+			if !o.crashed && c.Stale > 0 && r.Float64() < c.Stale {
+				if p, ok := prev[o.key]; ok {
+					o.result = p
+				}
+			}
+		case "put":
+			prev[o.key], state[o.key] = cur, o.arg
+		case "append":
+			prev[o.key], state[o.key] = cur, cur.(string)+o.arg.(string)
 		case "read":
 			o.result = cur
 			if !o.crashed && c.Stale > 0 && r.Float64() < c.Stale {
@@ -129,7 +156,7 @@ func simulate(c simConfig) []history.Op {
 		switch {
 		case e.inv:
 			op.Type = history.Invoke
-			if o.f != "read" {
+			if o.f != "read" && o.f != "get" {
 				op.Value = o.arg
 			}
 		case o.crashed:
@@ -140,7 +167,7 @@ func simulate(c simConfig) []history.Op {
 		default:
 			op.Type = history.OK
 			op.Value = o.arg
-			if o.f == "read" {
+			if o.f == "read" || o.f == "get" {
 				op.Value = o.result
 			}
 		}

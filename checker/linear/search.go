@@ -29,6 +29,10 @@ import (
 //     (they are interchangeable); of identical ok ops skips one while an
 //     identical op invoked no later and completing earlier waits (swapping
 //     the two always gives another linearization);
+//   - with a model.Prefixed machine (kv), drops a configuration, or a
+//     candidate, from which the earliest waiting read can no longer see
+//     its state: the state is not a prefix of it, and no setting op that
+//     may still run before the read sets one that may be;
 //   - memoises the configurations where it branches; a configuration is
 //     ruled out when one with the same ok ops and state, and a subset of
 //     its crashed ops, was seen (see memo).
@@ -61,6 +65,7 @@ type frame struct {
 	// target is the state the earliest-deadline read waiting here needs;
 	// ops that lead to it are tried first (hasTarget).
 	target    uint64
+	targetRet int32 // the completion of the read that needs target
 	hasTarget bool
 }
 
@@ -152,7 +157,14 @@ type search struct {
 	guardMap           map[uint64]int32 // the same for other states
 	hasGuards          bool
 	byInvocation       bool // try ops in invocation order (model.OrderHint)
-	okBits, infoBits   []uint64
+	// With a model.Prefixed machine, the unlinearized ops that set the
+	// state, in invocation order (sentinel nOK+nInfo), and the state each
+	// sets.
+	pre              model.Prefixed
+	setNext, setPrev []int32
+	setState         []uint64
+	sets             []bool // op -> sets the state
+	okBits, infoBits []uint64
 
 	memo  *memo
 	stack []frame
@@ -306,6 +318,7 @@ func newSearch(m model.Machine, calls []call, stop *stopper, mem *memo) *search 
 		t := s.wPrev[nOK]
 		s.wNext[t], s.wPrev[j], s.wNext[j], s.wPrev[nOK] = j, t, nOK, j
 	}
+	s.prefixed(m)
 	for _, j := range byInv { // read-only ops, in invocation order
 		if !s.ro[j] {
 			continue
@@ -318,6 +331,50 @@ func newSearch(m model.Machine, calls []call, stop *stopper, mem *memo) *search 
 		s.rNext[t], s.rPrev[j], s.rNext[j], s.rPrev[l] = j, t, l, j
 	}
 	return s
+}
+
+// prefixed lists the ops that set the state, when m is model.Prefixed.
+func (s *search) prefixed(m model.Machine) {
+	pre, ok := m.(model.Prefixed)
+	if !ok {
+		return
+	}
+	n := s.nOK + s.nInfo
+	var ids []int32
+	for id := int32(0); id < n; id++ {
+		if _, ok := pre.Sets(int(s.callOf[id])); ok {
+			ids = append(ids, id)
+		}
+	}
+	s.pre = pre
+	s.sets = make([]bool, n)
+	s.setState = make([]uint64, n)
+	s.setNext, s.setPrev = make([]int32, n+1), make([]int32, n+1)
+	slices.SortStableFunc(ids, func(a, b int32) int { return int(s.inv[a] - s.inv[b]) })
+	s.setNext[n], s.setPrev[n] = n, n
+	for _, id := range ids {
+		s.sets[id] = true
+		s.setState[id], _ = pre.Sets(int(s.callOf[id]))
+		t := s.setPrev[n]
+		s.setNext[t], s.setPrev[id], s.setNext[id], s.setPrev[n] = id, t, n, id
+	}
+}
+
+// mayReach reports whether, from state st, the read that completes at ret
+// may still see state t (model.Prefixed): st may be a prefix of t, or an
+// unlinearized op other than skip that sets a state that may be one was
+// invoked before ret.
+func (s *search) mayReach(st, t uint64, ret, skip int32) bool {
+	if s.pre.MayExtend(st, t) {
+		return true
+	}
+	n := s.nOK + s.nInfo
+	for x := s.setNext[n]; x != n && s.inv[x] < ret; x = s.setNext[x] {
+		if x != skip && s.pre.MayExtend(s.setState[x], t) {
+			return true
+		}
+	}
+	return false
 }
 
 // dominators finds, for each ok op b that changes state, an identical op a
@@ -502,10 +559,13 @@ outer:
 			if s.greedy(top, head, deadline) {
 				continue outer
 			}
-			f.target, f.hasTarget = s.targetState(head, deadline)
+			f.target, f.targetRet, f.hasTarget = s.targetState(head, deadline)
 			f.phase, f.cursor = phaseOK, s.wNext[nOK]
 			if f.hasTarget {
 				f.phase = phaseTarget
+			}
+			if f.hasTarget && s.pre != nil && !s.mayReach(f.state, f.target, f.targetRet, -1) {
+				f.phase = phaseDone // the waiting read can no longer see its state
 			}
 		}
 		// Candidates, in phases: the ok ops that lead to the state a
@@ -526,6 +586,9 @@ outer:
 					if !ok || f.hasTarget && (ns == f.target) != target {
 						continue
 					}
+					if f.hasTarget && s.pre != nil && !s.mayReach(ns, f.target, f.targetRet, j) {
+						continue
+					}
 					f.cursor = s.wNext[j]
 					// The only op that may go next need not be memoised:
 					// the search cannot reach this configuration another
@@ -542,6 +605,9 @@ outer:
 					id := nOK + x
 					ns, ok := s.m.Step(f.state, int(s.callOf[id]))
 					if !ok || f.hasTarget && (ns == f.target) != target {
+						continue
+					}
+					if f.hasTarget && s.pre != nil && !s.mayReach(ns, f.target, f.targetRet, id) {
 						continue
 					}
 					f.cursor = s.infoNext[x]
@@ -621,16 +687,16 @@ func (s *search) only(j, deadline int32) bool {
 // targetState returns the state that the unlinearized read-only op with
 // the earliest deadline (and a guard) needs, when it may go next: ops that
 // lead to it are the likeliest next steps.
-func (s *search) targetState(head, deadline int32) (uint64, bool) {
+func (s *search) targetState(head, deadline int32) (uint64, int32, bool) {
 	if !s.hasGuards {
-		return 0, false
+		return 0, 0, false
 	}
 	for j := head; j != s.nOK && s.sufMinInv[j] < deadline; j = s.retNext[j] {
 		if s.ro[j] && s.rList[j] != s.rFree && s.inv[j] < deadline {
-			return s.guard[j], true
+			return s.guard[j], s.ret[j], true
 		}
 	}
-	return 0, false
+	return 0, 0, false
 }
 
 // push enters the configuration reached from the frame at top by
@@ -688,6 +754,10 @@ func (s *search) push(top int, id int32, ns uint64, head int32, memoize bool) bo
 		s.infoNext[s.infoPrev[x]] = s.infoNext[x]
 		s.infoPrev[s.infoNext[x]] = s.infoPrev[x]
 	}
+	if s.sets != nil && s.sets[id] {
+		s.setNext[s.setPrev[id]] = s.setNext[id]
+		s.setPrev[s.setNext[id]] = s.setPrev[id]
+	}
 	s.stack = append(s.stack, frame{state: ns, hash: h, op: id, okMax: okMax, infoMin: infoMin, infoMax: infoMax})
 	s.explored++
 	return true
@@ -707,6 +777,10 @@ func (s *search) pop() {
 	id := s.stack[len(s.stack)-1].op
 	s.stack = s.stack[:len(s.stack)-1]
 	s.clearBit(id)
+	if s.sets != nil && s.sets[id] {
+		s.setNext[s.setPrev[id]] = id
+		s.setPrev[s.setNext[id]] = id
+	}
 	if id < s.nOK {
 		if s.ro[id] {
 			s.rNext[s.rPrev[id]] = id
