@@ -673,6 +673,17 @@ func (n *NodeNet) startAgent(ctx context.Context, node string, b Behaviour) erro
 	return nil
 }
 
+// dropEmptyFilterTable deletes the ip filter table when it holds no rule
+// and only chains with policy accept: iptables-nft creates that table (and
+// the OUTPUT base chain) for the delay chain and the probe, and leaves it
+// behind when they are removed. Deleting such a table changes nothing.
+const dropEmptyFilterTable = `if command -v nft >/dev/null 2>&1 && t=$(nft list table ip filter 2>/dev/null); then
+	if ! printf '%s\n' "$t" | grep -v -E '^[[:space:]]*(table ip filter \{|chain [A-Za-z0-9_-]+ \{|type filter hook [a-z]+ priority [a-z0-9-]+; policy accept;|\}|)$' | grep -q .; then
+		nft delete table ip filter 2>/dev/null
+	fi
+fi
+`
+
 // unshapeScript removes every packet behaviour from a node; $1 is the
 // agent's pidfile.
 const unshapeScript = `rc=0
@@ -683,7 +694,7 @@ if command -v iptables >/dev/null 2>&1; then
 	while iptables -w -D OUTPUT -m comment --comment ` + DelayChain + ` -j ` + DelayChain + ` 2>/dev/null; do :; done
 	iptables -w -F ` + DelayChain + ` 2>/dev/null; iptables -w -X ` + DelayChain + ` 2>/dev/null
 fi
-f=$1
+` + dropEmptyFilterTable + `f=$1
 ` + agentStopBody + `
 if command -v tc >/dev/null 2>&1; then
 	for d in $(ls /sys/class/net); do

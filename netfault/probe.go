@@ -68,6 +68,7 @@ if command -v iptables >/dev/null 2>&1; then
 		echo "iptables_version=$(iptables --version 2>/dev/null | head -1)"
 		iptables -w -A faultline-probe -p udp --dport 9 -m comment --comment faultline-probe -j NFQUEUE --queue-num 9 --queue-bypass 2>/dev/null && echo nfqueue=1
 		iptables -w -F faultline-probe 2>/dev/null; iptables -w -X faultline-probe 2>/dev/null
+		` + dropEmptyFilterTable + `
 	else
 		echo "note=iptables: cannot create a chain"
 	fi
