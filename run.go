@@ -189,6 +189,9 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	var started, interrupted bool
 	var runTime time.Duration
 
+	if err := r.reach(ctx); err != nil {
+		return nil, err // nothing was set up: nothing to tear down
+	}
 	setupErr := r.setup(ctx)
 	if setupErr == nil && ctx.Err() == nil {
 		started = true
@@ -224,6 +227,34 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		return res, runErr
 	}
 	return res, err
+}
+
+// reachTimeout bounds the first command on each node.
+const reachTimeout = 30 * time.Second
+
+// reach runs a first command on every node, before anything is set up, so
+// that a node that cannot be reached (a wrong host, a refused key) ends the
+// run with one clear error instead of failed set-up attempts and teardowns.
+func (r *runner) reach(ctx context.Context) error {
+	t := r.t
+	if t.Remote == nil {
+		return nil
+	}
+	err := control.OnNodes(ctx, t.Nodes, func(ctx context.Context, node string) error {
+		ctx, cancel := context.WithTimeout(ctx, reachTimeout)
+		defer cancel()
+		_, err := t.Remote.Exec(ctx, node, control.Cmd{Args: []string{"true"}})
+		var ee *control.ExitError
+		if errors.As(err, &ee) && ee.Err != nil {
+			err = ee.Err // the command could not run: say why, not which command
+		}
+		return err
+	})
+	if err != nil {
+		r.log.Error("a node cannot be reached", "err", err)
+		return fmt.Errorf("%w: %w", ErrUnreachable, err)
+	}
+	return nil
 }
 
 // setup runs OS, DB, nemesis and client set-up.

@@ -78,6 +78,10 @@ type Test struct {
 // ErrConfig marks errors in a Test's configuration (exit code 254).
 var ErrConfig = errors.New("bad test configuration")
 
+// ErrUnreachable marks a run that could not run a first command on a node
+// (exit code 254): nothing was set up.
+var ErrUnreachable = errors.New("cannot reach the nodes")
+
 func (t *Test) check() error {
 	var errs []error
 	bad := func(format string, args ...any) {

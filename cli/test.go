@@ -192,7 +192,7 @@ func runOne(ctx context.Context, s *Suite, o *Options, env *Env, args []string) 
 // isUsageError reports errors that are the user's or the cluster's: bad
 // options, or a fault this cluster cannot inject (exit 254).
 func isUsageError(err error) bool {
-	return errors.Is(err, faultline.ErrConfig) || errors.Is(err, errUsage) || errors.Is(err, netfault.ErrUnsupported)
+	return errors.Is(err, faultline.ErrConfig) || errors.Is(err, faultline.ErrUnreachable) || errors.Is(err, errUsage) || errors.Is(err, netfault.ErrUnsupported)
 }
 
 // writeJUnit writes the runs as JUnit XML to path.

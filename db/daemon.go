@@ -168,10 +168,16 @@ i=0; while [ $i -lt 10 ]; do probe && exit 0; sleep 0.1; i=$((i+1)); done
 exit 3
 `
 
+// AwaitTCPTimeout bounds AwaitTCP when ctx has no earlier deadline (as
+// Jepsen's await-tcp-port does).
+const AwaitTCPTimeout = 60 * time.Second
+
 // AwaitTCP waits until a TCP connection from inside node to host:port
-// succeeds, until ctx ends. It probes every 100 ms with bash's /dev/tcp (or
-// nc), within one command per second or so.
+// succeeds, until ctx ends or AwaitTCPTimeout has passed. It probes every
+// 100 ms with bash's /dev/tcp (or nc), within one command per second or so.
 func AwaitTCP(ctx context.Context, r control.Remote, node, host string, port int) error {
+	ctx, cancel := context.WithTimeout(ctx, AwaitTCPTimeout)
+	defer cancel()
 	return poll(ctx, func() error {
 		_, err := r.Exec(ctx, node, control.Cmd{Args: []string{"sh", "-c", tcpScript, "faultline-await", host, strconv.Itoa(port)}})
 		return scriptErr(fmt.Sprintf("await-tcp %s %d", host, port), err)

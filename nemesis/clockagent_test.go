@@ -38,7 +38,10 @@ func (f *fakeClock) off() time.Duration {
 	return f.offset
 }
 
-func near(a, b time.Duration) bool { d := a - b; return d > -50*time.Millisecond && d < 50*time.Millisecond }
+func near(a, b time.Duration) bool {
+	d := a - b
+	return d > -50*time.Millisecond && d < 50*time.Millisecond
+}
 
 func TestClockAgent(t *testing.T) {
 	ctx := context.Background()
