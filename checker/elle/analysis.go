@@ -122,6 +122,13 @@ func (a *analysis) run() (*Result, error) {
 		a.process = false // real-time order covers process order
 	}
 	a.wb = graph.NewBuilder(len(p.txns))
+	// About two dependency edges per micro-op (measured: 1.6 on Jepsen-like
+	// list-append histories), plus the order edges.
+	edges := 2 * len(p.mops)
+	if a.realtime || a.process {
+		edges += 2 * len(p.txns)
+	}
+	a.wb.Grow(edges)
 	a.lu = map[luKey][]int32{}
 	a.lostRead = map[luKey]*mop{}
 	// Real-time order depends only on the ops: find it on another core

@@ -37,8 +37,8 @@ func (a *analysis) realtimeEdges() [][2]int32 {
 			txnAt[tx.inv] = int32(t) + 1
 		}
 	}
-	var es [][2]int32
-	var buf []int32 // completed ok txns not yet covered by a later one
+	es := make([][2]int32, 0, 2*len(p.txns)) // about two per txn with several processes
+	var buf []int32                          // completed ok txns not yet covered by a later one
 	// The edges into txn t made at its invocation are es[from[t]:from[t]+cnt[t]].
 	from := make([]int32, len(p.txns))
 	cnt := make([]int32, len(p.txns))

@@ -3,6 +3,7 @@ package elle
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/faultline/faultline/history"
@@ -94,6 +95,12 @@ type valKey struct {
 
 func newInterner() *interner {
 	return &interner{keyInts: map[int64]int32{}, keyOther: map[vkey]int32{}, valInts: map[[2]int64]int32{}, valOther: map[valKey]int32{}}
+}
+
+// grow makes room for n more values.
+func (in *interner) grow(n int) {
+	in.valVals = slices.Grow(in.valVals, n)
+	in.valKeyOf = slices.Grow(in.valKeyOf, n)
 }
 
 func (in *interner) key(k any) int32 {
@@ -241,7 +248,7 @@ func (e *errShape) Error() string {
 // completion; invocations that never completed come last, as info) and
 // interns their micro-ops. Nemesis ops are ignored.
 func parse(ctx context.Context, ops []history.Op, w workload) (*parsed, error) {
-	p := &parsed{ops: ops, in: newInterner()}
+	p := &parsed{ops: ops, in: newInterner(), txns: make([]txn, 0, len(ops)/2+1)}
 	open := map[int]int32{}
 	for i := range ops {
 		op := &ops[i]
@@ -279,22 +286,25 @@ func parse(ctx context.Context, ops []history.Op, w workload) (*parsed, error) {
 	}
 	p.raw = make([][]any, len(p.txns))
 	// Size the micro-op and element arrays once.
-	nm, ne := 0, 0
+	nm, ne, nw := 0, 0, 0
 	for t := range p.txns {
 		list, _ := p.value(&p.txns[t]).([]any)
 		nm += len(list)
-		if w == listAppend {
-			for _, m := range list {
-				if mv, ok := m.([]any); ok && len(mv) == 3 {
-					if l, ok := mv[2].([]any); ok {
-						ne += len(l)
-					}
-				}
+		for _, m := range list {
+			mv, ok := m.([]any)
+			if !ok || len(mv) != 3 {
+				continue
+			}
+			if l, ok := mv[2].([]any); ok && w == listAppend {
+				ne += len(l)
+			} else if f, _ := mv[0].(string); f == "append" || f == "w" {
+				nw++
 			}
 		}
 	}
 	p.mops = make([]mop, 0, nm)
 	p.elems = make([]int32, 0, ne)
+	p.in.grow(nw) // each write (usually) writes a value of its own
 	for t := range p.txns {
 		if t&0xfff == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()

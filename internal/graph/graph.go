@@ -126,6 +126,14 @@ func NewBuilder(n int) *Builder { return &Builder{n: n} }
 // Len returns the number of nodes.
 func (b *Builder) Len() int { return b.n }
 
+// Grow makes room for m more edges, so that a caller that knows about how
+// many it will add saves the copies of growing.
+func (b *Builder) Grow(m int) {
+	b.from = slices.Grow(b.from, m)
+	b.to = slices.Grow(b.to, m)
+	b.rel = slices.Grow(b.rel, m)
+}
+
 // Link adds the edge from -> to with relations r. Both nodes must be in
 // [0, Len()).
 func (b *Builder) Link(from, to int32, r Rel) {
