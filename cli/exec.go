@@ -54,6 +54,7 @@ func Exec(cfg Config) {
 		os.Unsetenv(supervisedEnv)
 		syscall.CloseOnExec(codeFD)
 		syscall.CloseOnExec(stopFD)
+		tuneGC()
 		code := run(args, cfg, true)
 		reportCode(code)
 		os.Exit(code)
