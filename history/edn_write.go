@@ -58,7 +58,7 @@ func appendEDNOp(b []byte, op *Op) []byte {
 		b = appendEDNString(b, op.Node)
 	}
 	for _, e := range op.Extra {
-		if reservedField(e.Key) {
+		if reservedField(op, e.Key) {
 			continue
 		}
 		b = append(b, ", "...)

@@ -7,16 +7,20 @@ import (
 	"strconv"
 )
 
-// reservedFields are the op fields with a place of their own; Extra entries
-// under these names are not written (they would duplicate the field).
-func reservedField(k any) bool {
+// reservedField reports whether an Extra entry of op is named like an op
+// field with a place of its own, which is written instead: the entry would
+// duplicate it. A "node" entry is written when the op has no Node (readers
+// keep a node that is not a string, such as 0, as an entry).
+func reservedField(op *Op, k any) bool {
 	s, ok := k.(string)
 	if !ok {
 		return false
 	}
 	switch s {
-	case "index", "time", "type", "process", "f", "value", "error", "key", "node":
+	case "index", "time", "type", "process", "f", "value", "error", "key":
 		return true
+	case "node":
+		return op.Node != ""
 	}
 	return false
 }
@@ -84,7 +88,7 @@ func appendJSONOp(b []byte, op *Op) []byte {
 	}
 	collide := keysCollide(op.Extra)
 	for i, e := range op.Extra {
-		if reservedField(e.Key) || collide && renderedBefore(op.Extra, i) {
+		if reservedField(op, e.Key) || collide && renderedBefore(op.Extra, i) {
 			continue
 		}
 		b = append(b, ',')
