@@ -16,6 +16,7 @@ const module = "github.com/faultline/faultline"
 // packages of lower layers (L6 entry points may import each other).
 var layers = map[string]int{
 	"history":          0,
+	"internal/gctune":  0,
 	"generator":        1,
 	"checker":          1,
 	"control":          1,

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/faultline/faultline/internal/gctune"
 )
 
 // supervisedEnv marks the child process of Exec.
@@ -54,7 +56,7 @@ func Exec(cfg Config) {
 		os.Unsetenv(supervisedEnv)
 		syscall.CloseOnExec(codeFD)
 		syscall.CloseOnExec(stopFD)
-		tuneGC()
+		gctune.ForAnalysis()
 		code := run(args, cfg, true)
 		reportCode(code)
 		os.Exit(code)

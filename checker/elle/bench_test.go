@@ -16,6 +16,7 @@ import (
 
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/internal/gctune"
 )
 
 // genListAppend simulates a strict-serializable store running list-append
@@ -187,7 +188,12 @@ func cpuTime() time.Duration {
 // second including the read (txn/s), the read alone (read-txn/s), the check
 // alone (check-txn/s), per CPU second used by the process (txn/cpu-s: the
 // same on a busy machine), and the peak heap in use (peak-MB).
+//
+// The collector is set as the faultline binary sets it for analyze
+// (gctune.ForAnalysis), unless GOGC or GOMEMLIMIT say otherwise; run with
+// GOGC=100 for the library's defaults.
 func BenchmarkListAppend(b *testing.B) {
+	defer gctune.ForAnalysis()()
 	for _, size := range []struct {
 		name string
 		n    int

@@ -1,4 +1,4 @@
-package cli
+package gctune
 
 import (
 	"bufio"
@@ -8,30 +8,35 @@ import (
 	"strings"
 )
 
-// analysisGCPercent is the garbage collector's target for the child that
+// analysisGCPercent is the garbage collector's target for the process that
 // runs tests and analyses: a history is read once and kept whole, so a
 // larger target trades memory for about a tenth less time on big histories
 // (list-append, 1M transactions). The memory limit below keeps the trade
 // within the machine.
 const analysisGCPercent = 200
 
-// tuneGC sets the collector for a run or an analysis, unless the user chose
-// with GOGC or GOMEMLIMIT: GC target analysisGCPercent, and a soft memory
-// limit of three quarters of the machine's memory (or the cgroup's limit),
-// past which the collector works harder instead of letting the heap grow.
-func tuneGC() {
+// ForAnalysis sets the collector for a run or an analysis, unless the user
+// chose with GOGC or GOMEMLIMIT: GC target analysisGCPercent, and a soft
+// memory limit of three quarters of the machine's memory (or the cgroup's
+// limit), past which the collector works harder instead of letting the heap
+// grow. The returned function restores the previous settings.
+func ForAnalysis() (restore func()) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
-		return
+		return func() {}
 	}
 	limit := memTotal()
 	if c := cgroupLimit(); c > 0 && (limit == 0 || c < limit) {
 		limit = c
 	}
 	if limit <= 0 {
-		return // no limit known: keep Go's defaults
+		return func() {} // no limit known: keep Go's defaults
 	}
-	debug.SetMemoryLimit(limit / 4 * 3)
-	debug.SetGCPercent(analysisGCPercent)
+	oldLimit := debug.SetMemoryLimit(limit / 4 * 3)
+	oldPercent := debug.SetGCPercent(analysisGCPercent)
+	return func() {
+		debug.SetGCPercent(oldPercent)
+		debug.SetMemoryLimit(oldLimit)
+	}
 }
 
 // memTotal returns MemTotal from /proc/meminfo in bytes, or 0.
