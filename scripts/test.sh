@@ -42,7 +42,7 @@ fuzztime="${FAULTLINE_FUZZTIME:-10s}"
 fuzz_one() {
   local pkg=$1 dir=$2 target=$3 attempt before out
   for attempt in 1 2; do
-    before=$(ls "$dir/testdata/fuzz/$target" 2>/dev/null | sort)
+    before=$(ls "$dir/testdata/fuzz/$target" 2>/dev/null | sort || true)
     if out=$(go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" 2>&1); then
       return 0
     fi
