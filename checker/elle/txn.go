@@ -249,6 +249,10 @@ func (e *errShape) Error() string {
 // interns their micro-ops. Nemesis ops are ignored.
 func parse(ctx context.Context, ops []history.Op, w workload) (*parsed, error) {
 	p := &parsed{ops: ops, in: newInterner(), txns: make([]txn, 0, len(ops)/2+1)}
+	// Open invocations by process: a slice for the usual small process
+	// numbers (position + 1, 0 for none), a map for the others.
+	const dense = 1 << 16
+	var openDense []int32
 	open := map[int]int32{}
 	for i := range ops {
 		op := &ops[i]
@@ -260,10 +264,23 @@ func parse(ctx context.Context, ops []history.Op, w workload) (*parsed, error) {
 		}
 		switch op.Type {
 		case history.Invoke:
-			open[op.Process] = int32(i)
+			if op.Process < dense {
+				if op.Process >= len(openDense) {
+					openDense = slices.Grow(openDense, max(op.Process+1, 2*len(openDense), 64)-len(openDense))
+					openDense = openDense[:cap(openDense)]
+				}
+				openDense[op.Process] = int32(i) + 1
+			} else {
+				open[op.Process] = int32(i)
+			}
 		case history.OK, history.Info, history.Fail:
 			inv := int32(-1)
-			if j, ok := open[op.Process]; ok {
+			if op.Process < dense {
+				if op.Process < len(openDense) && openDense[op.Process] > 0 {
+					inv = openDense[op.Process] - 1
+					openDense[op.Process] = 0
+				}
+			} else if j, ok := open[op.Process]; ok {
 				inv = j
 				delete(open, op.Process)
 			}
@@ -277,6 +294,11 @@ func parse(ctx context.Context, ops []history.Op, w workload) (*parsed, error) {
 		}
 	}
 	var pend []int32
+	for _, j := range openDense {
+		if j > 0 {
+			pend = append(pend, j-1)
+		}
+	}
 	for _, j := range open {
 		pend = append(pend, j)
 	}
