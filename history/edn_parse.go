@@ -346,68 +346,85 @@ func (p *ednParser) seq(closing byte) (any, error) {
 	return out, nil
 }
 
-// seqElems reads the elements of a collection. The first few are kept in
-// a small array on the goroutine's stack (writing there is cheap); longer
-// collections go on in p.stack.
+// seqElems reads the elements of a collection up to its closing byte.
 func (p *ednParser) seqElems(closing byte) ([]any, error) {
-	var small [smallSeq]any
-	n := 0
-	start := -1 // where the elements start in p.stack, once they are there
+	var e elemBuf
+	e.start = -1
 	for {
 		if err := p.skip(); err != nil {
-			p.dropStack(start)
+			e.drop(&p.stack)
 			return nil, err
 		}
 		if p.pos >= len(p.src) {
-			p.dropStack(start)
+			e.drop(&p.stack)
 			return nil, p.endErr("a vector or list")
 		}
 		c := p.src[p.pos]
 		if c == closing {
 			p.pos++
-			if start < 0 {
-				out := p.slabs.values(n)
-				for i := range out {
-					out[i] = small[i] // cheaper than copy for a few elements
-				}
-				return out, nil
-			}
-			out := p.slabs.values(len(p.stack) - start)
-			copy(out, p.stack[start:])
-			p.dropStack(start)
-			return out, nil
+			return e.finish(&p.stack, &p.slabs), nil
 		}
 		if c == ')' || c == ']' || c == '}' {
-			p.dropStack(start)
+			e.drop(&p.stack)
 			return nil, p.errorf("unexpected %q, expected %q", c, closing)
 		}
 		v, err := p.formAt()
 		if err != nil {
-			p.dropStack(start)
+			e.drop(&p.stack)
 			return nil, err
 		}
-		switch {
-		case start >= 0:
-			p.stack = append(p.stack, v)
-		case n < smallSeq:
-			small[n] = v
-			n++
-		default:
-			start = len(p.stack)
-			p.stack = append(append(p.stack, small[:]...), v)
-		}
+		e.add(&p.stack, v)
 	}
 }
 
-// smallSeq is the number of elements seqElems keeps on the stack.
+// smallSeq is the number of elements elemBuf keeps in its own array.
 const smallSeq = 8
 
-// dropStack removes the elements of a collection from p.stack, from start
-// (nothing when start < 0).
-func (p *ednParser) dropStack(start int) {
-	if start >= 0 {
-		clear(p.stack[start:])
-		p.stack = p.stack[:start]
+// elemBuf gathers the elements of one collection being parsed (EDN and JSON
+// readers): the first smallSeq in its own array, which stays on the
+// goroutine's stack (writing there is cheap), the rest on the parser's
+// shared stack of elements, from start on (start < 0: none there yet).
+// Start it with start = -1.
+type elemBuf struct {
+	small [smallSeq]any
+	n     int
+	start int
+}
+
+func (e *elemBuf) add(stack *[]any, v any) {
+	switch {
+	case e.start >= 0:
+		*stack = append(*stack, v)
+	case e.n < smallSeq:
+		e.small[e.n] = v
+		e.n++
+	default:
+		e.start = len(*stack)
+		*stack = append(append(*stack, e.small[:]...), v)
+	}
+}
+
+// finish returns the elements, copied at their exact size into a slab,
+// and removes them from the shared stack.
+func (e *elemBuf) finish(stack *[]any, s *slabs) []any {
+	if e.start < 0 {
+		out := s.values(e.n)
+		for i := range out {
+			out[i] = e.small[i] // cheaper than copy for a few elements
+		}
+		return out
+	}
+	out := s.values(len(*stack) - e.start)
+	copy(out, (*stack)[e.start:])
+	e.drop(stack)
+	return out
+}
+
+// drop removes the elements from the shared stack, if any are there.
+func (e *elemBuf) drop(stack *[]any) {
+	if e.start >= 0 {
+		clear((*stack)[e.start:])
+		*stack = (*stack)[:e.start]
 	}
 }
 

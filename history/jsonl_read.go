@@ -249,8 +249,7 @@ func (p *jsonParser) array() (any, error) {
 	return out, nil
 }
 
-// elements reads an array from its '['. As in ednParser.seqElems, the first
-// few elements are kept on the goroutine's stack.
+// elements reads an array from its '['.
 func (p *jsonParser) elements() ([]any, error) {
 	p.pos++ // [
 	p.skipWS()
@@ -258,34 +257,18 @@ func (p *jsonParser) elements() ([]any, error) {
 		p.pos++
 		return []any{}, nil
 	}
-	var small [smallSeq]any
-	n := 0
-	start := -1
-	drop := func() {
-		if start >= 0 {
-			clear(p.stack[start:])
-			p.stack = p.stack[:start]
-		}
-	}
+	var e elemBuf
+	e.start = -1
 	for {
 		v, err := p.value()
 		if err != nil {
-			drop()
+			e.drop(&p.stack)
 			return nil, err
 		}
-		switch {
-		case start >= 0:
-			p.stack = append(p.stack, v)
-		case n < smallSeq:
-			small[n] = v
-			n++
-		default:
-			start = len(p.stack)
-			p.stack = append(append(p.stack, small[:]...), v)
-		}
+		e.add(&p.stack, v)
 		p.skipWS()
 		if p.pos >= len(p.src) {
-			drop()
+			e.drop(&p.stack)
 			return nil, p.errorf("unexpected end of line in an array")
 		}
 		switch p.src[p.pos] {
@@ -293,19 +276,9 @@ func (p *jsonParser) elements() ([]any, error) {
 			p.pos++
 		case ']':
 			p.pos++
-			if start < 0 {
-				out := p.slabs.values(n)
-				for i := range out {
-					out[i] = small[i] // cheaper than copy for a few elements
-				}
-				return out, nil
-			}
-			out := p.slabs.values(len(p.stack) - start)
-			copy(out, p.stack[start:])
-			drop()
-			return out, nil
+			return e.finish(&p.stack, &p.slabs), nil
 		default:
-			drop()
+			e.drop(&p.stack)
 			return nil, p.errorf("expected ',' or ']' in an array, found %q", p.src[p.pos])
 		}
 	}
