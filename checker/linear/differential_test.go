@@ -154,68 +154,23 @@ func TestDifferentialMedium(t *testing.T) {
 	}
 }
 
-// TestDifferentialSimulated checks simulated register runs (crashed ops,
-// stale reads, several keys) against Porcupine: the search's reductions
-// matter most on histories like these.
-func TestDifferentialSimulated(t *testing.T) {
-	n := 40
-	if testing.Short() {
-		n = 10
-	}
-	if s := os.Getenv("FAULTLINE_DIFF_N"); s != "" {
-		n, _ = strconv.Atoi(s)
-		n /= 50
-	}
+// diffSimulated checks n simulated runs, cfg(i) each, with model m against
+// Porcupine's pm on the ops pops converts (given limit per history; runs
+// Porcupine cannot finish are skipped). It wants both verdicts, each at
+// least minEach times.
+func diffSimulated(t *testing.T, n, minEach int, cfg func(i int) simConfig, m model.Model, pm porcupine.Model,
+	pops func([]history.Op, *history.History) []porcupine.Operation, limit time.Duration) {
+	t.Helper()
 	counts := map[checker.Validity]int{}
 	skipped := 0
 	for i := range n {
-		cfg := simConfig{Ops: 300 + 20*(i%10), Keys: 1 + i%3, Threads: 3 + i%6, Crash: 0.05, Stale: 0.01 * float64(i%3), Values: 2 + i%4, Seed: uint64(1000 + i)}
-		h, err := history.New(simulate(cfg))
-		if err != nil {
-			t.Fatal(err)
-		}
-		pres := porcupine.CheckOperationsTimeout(pRegModel(-1), pRegOps(h), 3*time.Second)
-		if pres == porcupine.Unknown {
-			skipped++
-			continue
-		}
-		got := Check(context.Background(), h, model.CASRegister(nil), Options{AllKeys: true})
-		counts[got.Valid]++
-		if (got.Valid == checker.Valid) != (pres == porcupine.Ok) || got.Valid == checker.Unknown {
-			t.Fatalf("%+v: faultline %v (%s), porcupine %v", cfg, got.Valid, got.Summary(), pres)
-		}
-	}
-	t.Logf("%d valid, %d invalid, %d too hard for porcupine", counts[checker.Valid], counts[checker.Invalid], skipped)
-	if counts[checker.Valid] == 0 || counts[checker.Invalid] == 0 {
-		t.Errorf("verdicts not mixed: %v", counts)
-	}
-}
-
-// TestDifferentialSimulatedKV checks simulated kv runs (appends, puts and
-// gets of strings, crashed ops, stale gets) against Porcupine with Jepsen
-// semantics: reads name the whole string, so the model's prefix pruning
-// (model.Prefixed) decides most of these searches.
-func TestDifferentialSimulatedKV(t *testing.T) {
-	n := 40
-	if testing.Short() {
-		n = 15
-	}
-	if s := os.Getenv("FAULTLINE_DIFF_N"); s != "" {
-		n, _ = strconv.Atoi(s)
-		n /= 20
-	}
-	m := mustModel(t, "kv", nil)
-	pm := porcupineModel(oracleModel("kv", nil))
-	counts := map[checker.Validity]int{}
-	skipped := 0
-	for i := range n {
-		cfg := simConfig{KV: true, Ops: 40 + 8*(i%10), Keys: 1 + i%2, Threads: 3 + i%5, Crash: 0.03 * float64(i%3), Stale: 0.1 * float64(i%2), Values: (i % 3) * 2, Seed: uint64(5000 + i)}
-		ops := simulate(cfg)
+		c := cfg(i)
+		ops := simulate(c)
 		h, err := history.New(ops)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pres := porcupine.CheckOperationsTimeout(pm, porcupineOps(ops), time.Second)
+		pres := porcupine.CheckOperationsTimeout(pm, pops(ops, h), limit)
 		if pres == porcupine.Unknown {
 			skipped++
 			continue
@@ -224,11 +179,49 @@ func TestDifferentialSimulatedKV(t *testing.T) {
 		counts[got.Valid]++
 		if (got.Valid == checker.Valid) != (pres == porcupine.Ok) || got.Valid == checker.Unknown {
 			b, _ := json.Marshal(ops)
-			t.Fatalf("%+v: faultline %v (%s), porcupine %v\nhistory: %s", cfg, got.Valid, got.Summary(), pres, b)
+			t.Fatalf("%+v: faultline %v (%s), porcupine %v\nhistory: %s", c, got.Valid, got.Summary(), pres, b)
 		}
 	}
 	t.Logf("%d valid, %d invalid, %d too hard for porcupine", counts[checker.Valid], counts[checker.Invalid], skipped)
-	if counts[checker.Valid] < n/10 || counts[checker.Invalid] < n/10 {
+	if counts[checker.Valid] < minEach || counts[checker.Invalid] < minEach {
 		t.Errorf("verdicts not mixed: %v", counts)
 	}
+}
+
+// diffRuns is the number of simulated runs: def, short in -short mode, or
+// FAULTLINE_DIFF_N/per.
+func diffRuns(def, short, per int) int {
+	n := def
+	if testing.Short() {
+		n = short
+	}
+	if s := os.Getenv("FAULTLINE_DIFF_N"); s != "" {
+		n, _ = strconv.Atoi(s)
+		n /= per
+	}
+	return n
+}
+
+// TestDifferentialSimulated checks simulated register runs (crashed ops,
+// stale reads, several keys) against Porcupine: the search's reductions
+// matter most on histories like these.
+func TestDifferentialSimulated(t *testing.T) {
+	cfg := func(i int) simConfig {
+		return simConfig{Ops: 300 + 20*(i%10), Keys: 1 + i%3, Threads: 3 + i%6, Crash: 0.05, Stale: 0.01 * float64(i%3), Values: 2 + i%4, Seed: uint64(1000 + i)}
+	}
+	pops := func(_ []history.Op, h *history.History) []porcupine.Operation { return pRegOps(h) }
+	diffSimulated(t, diffRuns(40, 10, 50), 1, cfg, model.CASRegister(nil), pRegModel(-1), pops, 3*time.Second)
+}
+
+// TestDifferentialSimulatedKV checks simulated kv runs (appends, puts and
+// gets of strings, crashed ops, stale gets) against Porcupine with Jepsen
+// semantics: reads name the whole string, so the model's prefix pruning
+// (model.Prefixed) decides most of these searches.
+func TestDifferentialSimulatedKV(t *testing.T) {
+	cfg := func(i int) simConfig {
+		return simConfig{KV: true, Ops: 40 + 8*(i%10), Keys: 1 + i%2, Threads: 3 + i%5, Crash: 0.03 * float64(i%3), Stale: 0.1 * float64(i%2), Values: (i % 3) * 2, Seed: uint64(5000 + i)}
+	}
+	pops := func(ops []history.Op, _ *history.History) []porcupine.Operation { return porcupineOps(ops) }
+	n := diffRuns(40, 15, 20)
+	diffSimulated(t, n, max(1, n/10), cfg, mustModel(t, "kv", nil), porcupineModel(oracleModel("kv", nil)), pops, time.Second)
 }
