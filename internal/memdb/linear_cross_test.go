@@ -18,31 +18,10 @@ import (
 	"github.com/faultline/faultline/model"
 )
 
-// toHistory turns test records into a Faultline history: invocations and
-// completions in time order, a thread becoming a new process after an info.
+// toHistory is txnHistory for a test: it fails the test on a bad history.
 func toHistory(t *testing.T, recs []rec, threads int) *history.History {
 	t.Helper()
-	sort.Slice(recs, func(i, j int) bool { return recs[i].call < recs[j].call })
-	proc := make([]int, threads)
-	for i := range proc {
-		proc[i] = i
-	}
-	var ops []history.Op
-	for _, r := range recs {
-		inv, out := r.in, r.out
-		inv.Process, out.Process = proc[r.thread], proc[r.thread]
-		inv.Time, out.Time = r.call, r.ret
-		inv.Type = history.Invoke
-		ops = append(ops, inv, out)
-		if out.Type == history.Info {
-			proc[r.thread] += threads
-		}
-	}
-	sort.SliceStable(ops, func(i, j int) bool { return ops[i].Time < ops[j].Time })
-	for i := range ops {
-		ops[i].Index = i
-	}
-	h, err := history.New(ops)
+	h, err := txnHistory(recs, threads)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,8 +45,9 @@ func txnGen(workload string, keys int, keyEvery int64) gen {
 	}
 }
 
-// txnHistory turns test records into a history: invocations and
-// completions in time order, a thread becoming a new process after an info.
+// txnHistory turns test records into a history (of any workload):
+// invocations and completions in time order, a thread becoming a new
+// process after an info.
 func txnHistory(recs []rec, threads int) (*history.History, error) {
 	recs = slices.Clone(recs)
 	sort.Slice(recs, func(i, j int) bool { return recs[i].call < recs[j].call })
