@@ -51,6 +51,8 @@ type ednParser struct {
 	// keyword reports whether the last form read by form was a keyword or a
 	// symbol (not a string): the text reader needs the difference.
 	keyword bool
+	// values, when set, is offered the text of every op's :value first.
+	values ValueDecoder
 }
 
 func (p *ednParser) errorf(format string, args ...any) error {

@@ -86,9 +86,10 @@ func appendEDNF(b []byte, f string) []byte {
 // appendEDNOpValue writes an op's value, with micro-op names as keywords
 // when the op is a transaction.
 func appendEDNOpValue(b []byte, op *Op) []byte {
-	mops, ok := op.Value.([]any)
+	v := Expand(op.Value)
+	mops, ok := v.([]any)
 	if op.F != "txn" || !ok {
-		return appendEDNValue(b, op.Value)
+		return appendEDNValue(b, v)
 	}
 	b = append(b, '[')
 	for i, m := range mops {

@@ -109,6 +109,7 @@ type jsonParser struct {
 	entries []Entry     // entries of the objects being read
 	slabs   slabs
 	ints    intCache
+	values  ValueDecoder // when set, offered the text of every op's "value" first
 }
 
 func (p *jsonParser) errorf(format string, args ...any) error {

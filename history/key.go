@@ -42,6 +42,8 @@ func KeyOf(v any) Key {
 		if n, ok := Int(x); ok {
 			return Key{kind: keyInt, n: n}
 		}
+	case Compact:
+		return KeyOf(x.Expand())
 	}
 	return Key{kind: keyOther, s: Canonical(v)}
 }
@@ -103,6 +105,8 @@ func writeCanonical(b *strings.Builder, v any) {
 	case Tagged:
 		b.WriteString("#" + x.Tag + " ")
 		writeCanonical(b, x.Value)
+	case Compact:
+		writeCanonical(b, x.Expand())
 	default:
 		format(b, v)
 	}

@@ -49,6 +49,8 @@ func Normalize(v any) any {
 		if canonicalMap(x) {
 			return v
 		}
+	case Compact:
+		return Normalize(x.Expand())
 	}
 	return normalize(v, 0)
 }
@@ -104,6 +106,8 @@ func normalize(v any, depth int) any {
 			return nil
 		}
 		return v
+	case Compact:
+		return normalize(x.Expand(), depth+1)
 	case int:
 		return int64(x)
 	case int8:

@@ -111,6 +111,7 @@ func (p *ednParser) opEntries(b *opBuilder) error {
 		}
 		var k any
 		field := fieldOther
+		isValue := false
 		if c == ':' {
 			// What form does for a keyword, knowing the op's own fields.
 			p.keyword = false
@@ -120,6 +121,7 @@ func (p *ednParser) opEntries(b *opBuilder) error {
 			}
 			if field, k = opFieldOf(tok); field == fieldOther {
 				k = p.name(tok)
+				isValue = string(tok) == "value"
 			}
 		} else {
 			var err error
@@ -142,6 +144,13 @@ func (p *ednParser) opEntries(b *opBuilder) error {
 				return err
 			}
 			if done {
+				continue
+			}
+		}
+		if isValue && p.values != nil {
+			if v, n, ok := p.values.DecodeValue(FormatEDN, p.src[p.pos:]); ok {
+				p.pos += n
+				b.set(k, v)
 				continue
 			}
 		}
@@ -242,6 +251,13 @@ func (p *jsonParser) opMembers(b *opBuilder) error {
 			if f, _ := opFieldOf(name); f == fieldIndex || f == fieldTime || f == fieldProcess {
 				if done, err = p.opInt(b, f, k); err != nil {
 					return err
+				}
+			} else if name == "value" && p.values != nil {
+				p.skipWS()
+				if v, n, ok := p.values.DecodeValue(FormatJSONL, p.src[p.pos:]); ok {
+					p.pos += n
+					b.set(k, v)
+					done = true
 				}
 			}
 		}

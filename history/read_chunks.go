@@ -193,6 +193,7 @@ type chunkOptions struct {
 	block   int   // bytes per chunk, about
 	maxLine int   // longest stretch without a place to cut; longer ones are read sequentially
 	workers int   // parsing goroutines
+	values  func() ValueDecoder
 }
 
 const (
@@ -228,12 +229,20 @@ type chunkParser struct {
 	opsPerKLine int
 }
 
-func newChunkParser(name string, format FileFormat) *chunkParser {
+// newChunkParser returns a parser for chunks of format, with a value
+// decoder of its own from values when that is set.
+func newChunkParser(name string, format FileFormat, values func() ValueDecoder) *chunkParser {
 	cp := &chunkParser{opsPerKLine: 1000}
+	var dec ValueDecoder
+	if values != nil {
+		dec = values()
+	}
 	if format == FormatEDN {
 		cp.edn = &EDNReader{opCursor: opCursor{name: name}, chunk: true}
+		cp.edn.p.values = dec
 	} else {
 		cp.jsonl = &JSONLReader{lineReader: lineReader{opCursor: opCursor{name: name}}}
+		cp.jsonl.p.values = dec
 	}
 	return cp
 }
@@ -423,7 +432,7 @@ func (g *gathered) readChunked(r io.Reader, name string, format FileFormat, o ch
 			wg.Wait()
 		}
 	}()
-	inline := newChunkParser(name, format) // for a single chunk or a single core
+	inline := newChunkParser(name, format, o.values) // for a single chunk or a single core
 	var free []opChunk                     // slices of gathered chunks, to use again
 	dispatch := func(j *chunkJob) {
 		queue = append(queue, j)
@@ -443,7 +452,7 @@ func (g *gathered) readChunked(r io.Reader, name string, format FileFormat, o ch
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					cp := newChunkParser(name, format)
+					cp := newChunkParser(name, format, o.values)
 					for j := range jobs {
 						if !stop.Load() {
 							cp.parse(j)

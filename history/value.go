@@ -42,6 +42,12 @@ type Tagged struct {
 // float64 and *big.Int compare numerically), sequences element-wise, sets
 // and maps regardless of order.
 func Equal(a, b any) bool {
+	if c, ok := a.(Compact); ok {
+		a = c.Expand()
+	}
+	if c, ok := b.(Compact); ok {
+		b = c.Expand()
+	}
 	switch x := a.(type) {
 	case nil:
 		return b == nil
@@ -210,6 +216,8 @@ func format(b *strings.Builder, v any) {
 	case Tagged:
 		b.WriteString("#" + x.Tag + " ")
 		format(b, x.Value)
+	case Compact:
+		format(b, x.Expand())
 	default:
 		fmt.Fprint(b, x)
 	}

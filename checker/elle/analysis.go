@@ -309,7 +309,7 @@ func (a *analysis) val(v any) *checker.Value { return &checker.Value{V: v} }
 func (a *analysis) opAnomaly(t int32, mi int, w int32, e int32, expected any) Anomaly {
 	p := a.p
 	var mopv any
-	if raw := p.raw[t]; mi < len(raw) {
+	if raw := p.rawOf(t); mi < len(raw) {
 		mopv = raw[mi]
 	}
 	an := Anomaly{Op: a.opPtr(t), Mop: a.val(mopv)}

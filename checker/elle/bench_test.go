@@ -214,7 +214,7 @@ func BenchmarkListAppend(b *testing.B) {
 					b.ResetTimer()
 					for i := 0; i < b.N; i++ {
 						t0 := time.Now()
-						h, probs, err := history.ReadFile(path, history.ReadOptions{})
+						h, probs, err := history.ReadFile(path, history.ReadOptions{Values: ValueDecoder()})
 						if err != nil || len(probs) > 0 {
 							b.Fatal(err, probs)
 						}

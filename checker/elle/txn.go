@@ -105,33 +105,11 @@ func (in *interner) grow(n int) {
 
 func (in *interner) key(k any) int32 {
 	if x, ok := k.(int64); ok {
-		if x >= 0 && x < maxSmallKey {
-			if int(x) < len(in.smallKeys) && in.smallKeys[x] > 0 {
-				return in.smallKeys[x] - 1
-			}
-			id := int32(len(in.keyVals))
-			in.keyVals = append(in.keyVals, k)
-			in.nilValues = append(in.nilValues, -1)
-			if int(x) >= len(in.smallKeys) {
-				grown := make([]int32, max(int(x)+1, 2*len(in.smallKeys), 64))
-				copy(grown, in.smallKeys)
-				in.smallKeys = grown
-			}
-			in.smallKeys[x] = id + 1
-			return id
-		}
-		if id, ok := in.keyInts[x]; ok {
-			return id
-		}
-		id := int32(len(in.keyVals))
-		in.keyInts[x] = id
-		in.keyVals = append(in.keyVals, k)
-		in.nilValues = append(in.nilValues, -1)
-		return id
+		return in.keyInt(x)
 	}
 	vk := keyOf(k)
 	if n, ok := vk.Int(); ok {
-		return in.key(n)
+		return in.keyInt(n)
 	}
 	if id, ok := in.keyOther[vk]; ok {
 		return id
@@ -143,31 +121,37 @@ func (in *interner) key(k any) int32 {
 	return id
 }
 
+// keyInt is key for the integer key x.
+func (in *interner) keyInt(x int64) int32 {
+	if x >= 0 && x < maxSmallKey {
+		if int(x) < len(in.smallKeys) && in.smallKeys[x] > 0 {
+			return in.smallKeys[x] - 1
+		}
+		id := int32(len(in.keyVals))
+		in.keyVals = append(in.keyVals, x)
+		in.nilValues = append(in.nilValues, -1)
+		if int(x) >= len(in.smallKeys) {
+			grown := make([]int32, max(int(x)+1, 2*len(in.smallKeys), 64))
+			copy(grown, in.smallKeys)
+			in.smallKeys = grown
+		}
+		in.smallKeys[x] = id + 1
+		return id
+	}
+	if id, ok := in.keyInts[x]; ok {
+		return id
+	}
+	id := int32(len(in.keyVals))
+	in.keyInts[x] = id
+	in.keyVals = append(in.keyVals, x)
+	in.nilValues = append(in.nilValues, -1)
+	return id
+}
+
 // val returns the id of value v of key k, and whether it is new.
 func (in *interner) val(k int32, v any) (int32, bool) {
 	if x, ok := v.(int64); ok {
-		if x >= 0 && x < maxSmall {
-			for int(k) >= len(in.small) {
-				in.small = append(in.small, nil)
-			}
-			tab := in.small[k]
-			if int(x) < len(tab) && tab[x] > 0 {
-				return tab[x] - 1, false
-			}
-			// Small values live only in the table.
-			id := int32(len(in.valVals))
-			in.valVals = append(in.valVals, v)
-			in.valKeyOf = append(in.valKeyOf, k)
-			if int(x) >= len(tab) {
-				grown := make([]int32, max(int(x)+1, 2*len(tab), 8))
-				copy(grown, tab)
-				tab = grown
-				in.small[k] = tab
-			}
-			tab[x] = id + 1
-			return id, true
-		}
-		return in.valMap(k, x, v)
+		return in.valInt(k, x)
 	}
 	if v == nil {
 		if id := in.nilValues[k]; id >= 0 {
@@ -181,7 +165,7 @@ func (in *interner) val(k int32, v any) (int32, bool) {
 	}
 	vk := keyOf(v)
 	if n, ok := vk.Int(); ok {
-		return in.val(k, n)
+		return in.valInt(k, n)
 	}
 	key := valKey{k, vk}
 	if id, ok := in.valOther[key]; ok {
@@ -194,15 +178,41 @@ func (in *interner) val(k int32, v any) (int32, bool) {
 	return id, true
 }
 
-// valMap interns the integer value x (v) of key k through the map.
-func (in *interner) valMap(k int32, x int64, v any) (int32, bool) {
+// valInt is val for the integer value x.
+func (in *interner) valInt(k int32, x int64) (int32, bool) {
+	if x >= 0 && x < maxSmall {
+		for int(k) >= len(in.small) {
+			in.small = append(in.small, nil)
+		}
+		tab := in.small[k]
+		if int(x) < len(tab) && tab[x] > 0 {
+			return tab[x] - 1, false
+		}
+		// Small values live only in the table.
+		id := int32(len(in.valVals))
+		in.valVals = append(in.valVals, x)
+		in.valKeyOf = append(in.valKeyOf, k)
+		if int(x) >= len(tab) {
+			grown := make([]int32, max(int(x)+1, 2*len(tab), 8))
+			copy(grown, tab)
+			tab = grown
+			in.small[k] = tab
+		}
+		tab[x] = id + 1
+		return id, true
+	}
+	return in.valMap(k, x)
+}
+
+// valMap interns the integer value x of key k through the map.
+func (in *interner) valMap(k int32, x int64) (int32, bool) {
 	ik := [2]int64{int64(k), x}
 	if id, ok := in.valInts[ik]; ok {
 		return id, false
 	}
 	id := int32(len(in.valVals))
 	in.valInts[ik] = id
-	in.valVals = append(in.valVals, v)
+	in.valVals = append(in.valVals, x)
 	in.valKeyOf = append(in.valKeyOf, k)
 	return id, true
 }
@@ -310,7 +320,14 @@ func parse(ctx context.Context, ops []history.Op, w workload) (*parsed, error) {
 	// Size the micro-op and element arrays once.
 	nm, ne, nw := 0, 0, 0
 	for t := range p.txns {
-		list, _ := p.value(&p.txns[t]).([]any)
+		val := p.value(&p.txns[t])
+		if c, ok := val.(*ctxn); ok {
+			nm += int(c.nm)
+			ne += int(c.ne)
+			nw += int(c.nm) // an upper bound: reads write nothing
+			continue
+		}
+		list, _ := history.Expand(val).([]any)
 		nm += len(list)
 		for _, m := range list {
 			mv, ok := m.([]any)
@@ -354,6 +371,13 @@ func (p *parsed) parseTxn(t int32, w workload) error {
 	val := p.value(tx)
 	tx.m0 = int32(len(p.mops))
 	defer func() { tx.m1 = int32(len(p.mops)) }()
+	if c, ok := val.(*ctxn); ok {
+		if p.compact(c, w) {
+			return nil
+		}
+		val = c.Expand() // a shape the workload does not take: say which
+	}
+	val = history.Expand(val)
 	if val == nil {
 		return nil
 	}
@@ -412,6 +436,78 @@ func (p *parsed) parseTxn(t int32, w workload) error {
 		}
 	}
 	return nil
+}
+
+// compact interns the micro-ops of a decoded list, when they all have the
+// shapes of workload w: false, having done nothing, when one has not
+// (parseTxn then explains what is wrong with it).
+func (p *parsed) compact(c *ctxn, w workload) bool {
+	ws := c.w
+	for i := 0; i < len(ws); {
+		h := ws[i]
+		f, kind := uint8(h&3), h&kindMask
+		switch {
+		case w == listAppend && f == fAppend && kind == kScalar:
+		case w == listAppend && f == fRead && kind != kScalar:
+		case w == rwRegister && f != fAppend && kind != kList:
+		default:
+			return false
+		}
+		i += 2
+		switch kind {
+		case kScalar:
+			i++
+		case kList:
+			i += int(h >> 4)
+		}
+	}
+	in := p.in
+	for i := 0; i < len(ws); {
+		h := ws[i]
+		f, kind := uint8(h&3), h&kindMask
+		key := in.keyInt(int64(ws[i+1]))
+		i += 2
+		switch {
+		case kind == kScalar:
+			id, _ := in.valInt(key, int64(ws[i]))
+			i++
+			k := mopAppend
+			if f == fRead {
+				k = mopRead
+			} else if f == fWrite {
+				k = mopWrite
+			}
+			p.mops = append(p.mops, mop{kind: k, key: key, v: id})
+		case w == rwRegister: // nil
+			id, _ := in.val(key, nil)
+			k := mopWrite
+			if f == fRead {
+				k = mopRead
+			}
+			p.mops = append(p.mops, mop{kind: k, key: key, v: id})
+		case kind == kNil: // a list read of nothing observed
+			p.mops = append(p.mops, mop{kind: mopRead, key: key, v: int32(len(p.elems)), n: -1})
+		default: // a list read
+			n := int(h >> 4)
+			start := int32(len(p.elems))
+			for _, e := range ws[i : i+n] {
+				id, _ := in.valInt(key, int64(e))
+				p.elems = append(p.elems, id)
+			}
+			i += n
+			p.mops = append(p.mops, mop{kind: mopRead, key: key, v: start, n: int32(n)})
+		}
+	}
+	return true
+}
+
+// rawOf returns the micro-op list of txn t as it appeared.
+func (p *parsed) rawOf(t int32) []any {
+	if r := p.raw[t]; r != nil {
+		return r
+	}
+	l, _ := history.Expand(p.value(&p.txns[t])).([]any)
+	return l
 }
 
 // read returns the elements a list read observed (none for a nil read).
