@@ -433,7 +433,7 @@ func (g *gathered) readChunked(r io.Reader, name string, format FileFormat, o ch
 		}
 	}()
 	inline := newChunkParser(name, format, o.values) // for a single chunk or a single core
-	var free []opChunk                     // slices of gathered chunks, to use again
+	var free []opChunk                               // slices of gathered chunks, to use again
 	dispatch := func(j *chunkJob) {
 		queue = append(queue, j)
 		if n := len(free); n > 0 {
