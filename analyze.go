@@ -45,6 +45,10 @@ type AnalyzeOptions struct {
 // the history in both formats and the results, never beside the input.
 // Malformed ops are reported and left out (unless Strict); a history with ops
 // left out is never called valid.
+//
+// A checker that implements checker.ValueDecoding (the list-append and
+// rw-register checkers) reads the values itself: the Result's History
+// then holds history.Compact values (history.Expand gives the usual ones).
 func Analyze(ctx context.Context, path string, opts AnalyzeOptions) (*Result, error) {
 	if opts.Checker == nil {
 		return nil, fmt.Errorf("%w: analyze needs a checker", ErrConfig)
@@ -57,7 +61,11 @@ func Analyze(ctx context.Context, path string, opts AnalyzeOptions) (*Result, er
 	if err != nil {
 		return nil, err
 	}
-	h, probs, err := history.ReadFile(src.History, history.ReadOptions{Lenient: !opts.Strict})
+	ro := history.ReadOptions{Lenient: !opts.Strict}
+	if vd, ok := opts.Checker.(checker.ValueDecoding); ok {
+		ro.Values = vd.ValueDecoder() // the transactional checkers' compact micro-ops
+	}
+	h, probs, err := history.ReadFile(src.History, ro)
 	if err != nil {
 		return nil, err
 	}

@@ -133,6 +133,16 @@ type Checker interface {
 	Check(ctx context.Context, h *history.History, opts Options) (Result, error)
 }
 
+// ValueDecoding is implemented by checkers that read the op values of a
+// history file faster, and into less memory, with a decoder of their own
+// (history.ReadOptions.Values). A history read that way holds
+// history.Compact values, which print, compare and write as usual: a
+// caller sets the decoder only when that checker is the one to look
+// inside the values.
+type ValueDecoding interface {
+	ValueDecoder() func() history.ValueDecoder
+}
+
 // ErrorResult is the result of a checker that failed or panicked.
 type ErrorResult struct {
 	Valid Validity `json:"valid"`

@@ -19,6 +19,21 @@ func Expand(v any) any {
 	return v
 }
 
+// CompactWriter is a Compact value that writes itself, faster than its
+// expansion would be written. What it appends must be exactly what the
+// writers append for Expand().
+type CompactWriter interface {
+	Compact
+	// AppendJSON appends the value as JSON.
+	AppendJSON(b []byte) []byte
+	// AppendEDN appends the value as the :value of an op, which is a
+	// transaction when txn is set (AppendEDN writes the names of its
+	// micro-ops as keywords, [:append 5 3]).
+	AppendEDN(b []byte, txn bool) []byte
+	// AppendFormat appends the value as Format renders it.
+	AppendFormat(b []byte) []byte
+}
+
 // ValueDecoder decodes op values of a shape it knows straight from the
 // text of a history, faster than the general parser and into a form of its
 // own (a checker's, say). See ReadOptions.Values.

@@ -86,6 +86,9 @@ func appendEDNF(b []byte, f string) []byte {
 // appendEDNOpValue writes an op's value, with micro-op names as keywords
 // when the op is a transaction.
 func appendEDNOpValue(b []byte, op *Op) []byte {
+	if cw, ok := op.Value.(CompactWriter); ok {
+		return cw.AppendEDN(b, op.F == "txn")
+	}
 	v := Expand(op.Value)
 	mops, ok := v.([]any)
 	if op.F != "txn" || !ok {

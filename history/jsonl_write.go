@@ -73,7 +73,11 @@ func appendJSONOp(b []byte, op *Op) []byte {
 		b = appendJSONString(b, op.F)
 	}
 	b = append(b, `,"value":`...)
-	b = appendJSONValue(b, op.Value)
+	if cw, ok := op.Value.(CompactWriter); ok {
+		b = cw.AppendJSON(b)
+	} else {
+		b = appendJSONValue(b, op.Value)
+	}
 	if op.Error != nil {
 		b = append(b, `,"error":`...)
 		b = appendJSONValue(b, op.Error)

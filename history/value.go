@@ -165,6 +165,9 @@ func Int(v any) (int64, bool) {
 // nil, 3, "s", [1 2], #{1 2}, {"k" 1}. Strings are quoted; keywords were read
 // as strings and are shown as such.
 func Format(v any) string {
+	if cw, ok := v.(CompactWriter); ok {
+		return string(cw.AppendFormat(nil))
+	}
 	var b strings.Builder
 	format(&b, v)
 	return b.String()

@@ -100,7 +100,12 @@ func timelineHTML(d *runData, concurrency int) []byte {
 		return -1
 	}
 
-	b := make([]byte, 0, 64*len(h.Ops)/2+4096)
+	// One buffer for the whole page: a large history's data is hundreds
+	// of megabytes, not worth copying again.
+	b := make([]byte, 0, 64*len(h.Ops)/2+len(timelineHead)+len(timelineMid)+len(timelineTail)+4096)
+	b = append(b, timelineHead...)
+	b = append(b, esc(d.title("timeline"))...)
+	b = append(b, timelineMid...)
 	b = append(b, `{"name":`...)
 	b = appendJSONString(b, d.name)
 	b = append(b, `,"rows":`...)
@@ -236,14 +241,7 @@ func timelineHTML(d *runData, concurrency int) []byte {
 		b = append(b, ']')
 	}
 	b = append(b, "]}"...)
-
-	out := make([]byte, 0, len(b)+len(timelineHead)+len(timelineTail)+256)
-	out = append(out, timelineHead...)
-	out = append(out, esc(d.title("timeline"))...)
-	out = append(out, timelineMid...)
-	out = append(out, b...)
-	out = append(out, timelineTail...)
-	return out
+	return append(b, timelineTail...)
 }
 
 // threadsDisjoint reports whether the ops of the processes of each thread

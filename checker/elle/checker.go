@@ -128,6 +128,10 @@ func (c *elleChecker) Check(ctx context.Context, h *history.History, opts checke
 	return check(ctx, c.lat, c.w, c.opts, h.Ops, opts)
 }
 
+// ValueDecoder implements checker.ValueDecoding: see the package function
+// ValueDecoder.
+func (c *elleChecker) ValueDecoder() func() history.ValueDecoder { return ValueDecoder() }
+
 // check analyses ops (a history in order, paired by process) with the
 // lattice l (read only; nil builds one).
 func check(ctx context.Context, l *lattice, w workload, o Options, ops []history.Op, copts checker.Options) (*Result, error) {

@@ -1,6 +1,10 @@
 package elle
 
-import "github.com/faultline/faultline/history"
+import (
+	"strconv"
+
+	"github.com/faultline/faultline/history"
+)
 
 // The value decoder reads the usual micro-op lists of list-append and
 // rw-register histories straight from the file's text into compact,
@@ -90,6 +94,94 @@ func (c *ctxn) Expand() any {
 		return true
 	})
 	return out
+}
+
+// AppendJSON implements history.CompactWriter.
+func (c *ctxn) AppendJSON(b []byte) []byte {
+	b = append(b, '[')
+	first := true
+	c.each(func(m cmop) bool {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, `["`...)
+		b = append(b, fNames[m.f]...)
+		b = append(b, `",`...)
+		b = strconv.AppendInt(b, int64(m.key), 10)
+		b = append(b, ',')
+		b = appendCompactValue(b, m, "null", ',')
+		b = append(b, ']')
+		return true
+	})
+	return append(b, ']')
+}
+
+// AppendEDN implements history.CompactWriter.
+func (c *ctxn) AppendEDN(b []byte, txn bool) []byte {
+	b = append(b, '[')
+	first := true
+	c.each(func(m cmop) bool {
+		if !first {
+			b = append(b, ' ')
+		}
+		first = false
+		if txn {
+			b = append(b, "[:"...)
+			b = append(b, fNames[m.f]...)
+		} else {
+			b = append(b, `["`...)
+			b = append(b, fNames[m.f]...)
+			b = append(b, '"')
+		}
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, int64(m.key), 10)
+		b = append(b, ' ')
+		b = appendCompactValue(b, m, "nil", ' ')
+		b = append(b, ']')
+		return true
+	})
+	return append(b, ']')
+}
+
+// AppendFormat implements history.CompactWriter.
+func (c *ctxn) AppendFormat(b []byte) []byte {
+	b = append(b, '[')
+	first := true
+	c.each(func(m cmop) bool {
+		if !first {
+			b = append(b, ' ')
+		}
+		first = false
+		b = append(b, `["`...)
+		b = append(b, fNames[m.f]...)
+		b = append(b, `" `...)
+		b = strconv.AppendInt(b, int64(m.key), 10)
+		b = append(b, ' ')
+		b = appendCompactValue(b, m, "nil", ' ')
+		b = append(b, ']')
+		return true
+	})
+	return append(b, ']')
+}
+
+// appendCompactValue appends the value of m: null (nil in EDN), an
+// integer, or a list whose elements are separated by sep.
+func appendCompactValue(b []byte, m cmop, null string, sep byte) []byte {
+	switch int32(m.kind) {
+	case kScalar:
+		return strconv.AppendInt(b, int64(m.v), 10)
+	case kNil:
+		return append(b, null...)
+	}
+	b = append(b, '[')
+	for i, e := range m.elems {
+		if i > 0 {
+			b = append(b, sep)
+		}
+		b = strconv.AppendInt(b, int64(e), 10)
+	}
+	return append(b, ']')
 }
 
 // ValueDecoder returns a history.ReadOptions.Values for list-append and
