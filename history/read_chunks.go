@@ -198,6 +198,7 @@ type chunkOptions struct {
 
 const (
 	defaultChunkBlock = 1 << 20
+	minChunkBlock     = 64 << 10
 	defaultMaxLine    = 16 << 20
 )
 
@@ -406,14 +407,19 @@ func (s *splitter) rest() io.Reader {
 // readChunked reads a JSONL or EDN history, parsing chunks of it at the same
 // time; see the comment at the top of this file.
 func (g *gathered) readChunked(r io.Reader, name string, format FileFormat, o chunkOptions) error {
+	if o.workers <= 0 {
+		o.workers = runtime.GOMAXPROCS(0)
+	}
 	if o.block <= 0 {
 		o.block = defaultChunkBlock
+		if o.size > 0 {
+			// A few chunks per worker even for a small input, so that
+			// all of them have work to the end.
+			o.block = min(defaultChunkBlock, max(minChunkBlock, int(o.size)/(4*o.workers)))
+		}
 	}
 	if o.maxLine <= 0 {
 		o.maxLine = defaultMaxLine
-	}
-	if o.workers <= 0 {
-		o.workers = runtime.GOMAXPROCS(0)
 	}
 	edn := format == FormatEDN
 	s := &splitter{r: r, name: name, edn: edn, block: o.block, maxLine: max(o.maxLine, o.block), line: 1}

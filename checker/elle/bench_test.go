@@ -184,7 +184,8 @@ func cpuTime() time.Duration {
 }
 
 // BenchmarkListAppend reads a generated history file with history.ReadFile
-// and checks it for strict serializability. It reports transactions per
+// and the checker's ValueDecoder, as faultline analyze does, and checks it
+// for strict serializability. It reports transactions per
 // second including the read (txn/s), the read alone (read-txn/s), the check
 // alone (check-txn/s), per CPU second used by the process (txn/cpu-s: the
 // same on a busy machine), and the peak heap in use (peak-MB).
@@ -193,16 +194,28 @@ func cpuTime() time.Duration {
 // (gctune.ForAnalysis), unless GOGC or GOMEMLIMIT say otherwise; run with
 // GOGC=100 for the library's defaults.
 func BenchmarkListAppend(b *testing.B) {
+	benchListAppend(b, ValueDecoder(), []int{10_000, 100_000, 1_000_000}, []history.FileFormat{history.FormatEDN, history.FormatJSONL})
+}
+
+// BenchmarkListAppendGeneric is BenchmarkListAppend with the generic
+// value reader (no ValueDecoder), as a library caller of history.ReadFile
+// gets by default: the decoder's gain.
+func BenchmarkListAppendGeneric(b *testing.B) {
+	benchListAppend(b, nil, []int{100_000, 1_000_000}, []history.FileFormat{history.FormatEDN})
+}
+
+func benchListAppend(b *testing.B, values func() history.ValueDecoder, sizes []int, formats []history.FileFormat) {
 	defer gctune.ForAnalysis()()
-	for _, size := range []struct {
-		name string
-		n    int
-	}{{"10k", 10_000}, {"100k", 100_000}, {"1M", 1_000_000}} {
+	for _, n := range sizes {
+		size := struct {
+			name string
+			n    int
+		}{map[int]string{10_000: "10k", 100_000: "100k", 1_000_000: "1M"}[n], n}
 		for _, kind := range []struct {
 			name  string
 			stale float64
 		}{{"valid", 0}, {"anomalies", 0.001}} {
-			for _, format := range []history.FileFormat{history.FormatEDN, history.FormatJSONL} {
+			for _, format := range formats {
 				b.Run(fmt.Sprintf("%s/%s/%s", size.name, kind.name, format), func(b *testing.B) {
 					path := benchFile(b, size.n, kind.stale, format)
 					c := ListAppend(Options{})
@@ -214,7 +227,7 @@ func BenchmarkListAppend(b *testing.B) {
 					b.ResetTimer()
 					for i := 0; i < b.N; i++ {
 						t0 := time.Now()
-						h, probs, err := history.ReadFile(path, history.ReadOptions{Values: ValueDecoder()})
+						h, probs, err := history.ReadFile(path, history.ReadOptions{Values: values})
 						if err != nil || len(probs) > 0 {
 							b.Fatal(err, probs)
 						}

@@ -75,6 +75,25 @@ func (c *ctxn) each(fn func(m cmop) bool) bool {
 	return true
 }
 
+// writes returns the number of its appends and writes.
+func (c *ctxn) writes() int {
+	n := 0
+	for i := 0; i < len(c.w); {
+		h := c.w[i]
+		if uint8(h&3) != fRead {
+			n++
+		}
+		i += 2
+		switch h & kindMask {
+		case kScalar:
+			i++
+		case kList:
+			i += int(h >> 4)
+		}
+	}
+	return n
+}
+
 // Expand returns the micro-op list the generic reader would have read.
 func (c *ctxn) Expand() any {
 	out := make([]any, 0, c.nm)
@@ -352,6 +371,20 @@ func ednWord(s []byte, i int, word string) bool {
 
 // ednInt reads a plain decimal integer at i that ends at a blank or ']'.
 func ednInt(s []byte, i int) (int32, int, bool) {
+	// Most keys and values are one or two digits.
+	if i+2 < len(s) {
+		if c0 := s[i] - '0'; c0 >= 1 && c0 <= 9 {
+			c1 := s[i+1]
+			if c1 == ' ' || c1 == ']' || c1 == ',' {
+				return int32(c0), i + 1, true
+			}
+			if d := c1 - '0'; d <= 9 {
+				if c2 := s[i+2]; c2 == ' ' || c2 == ']' || c2 == ',' {
+					return int32(c0)*10 + int32(d), i + 2, true
+				}
+			}
+		}
+	}
 	n, j, ok := digits(s, i)
 	if !ok || j >= len(s) || !(s[j] == ' ' || s[j] == ',' || s[j] == ']') {
 		return 0, 0, false
@@ -503,6 +536,19 @@ func jsonComma(s []byte, i int) (int, bool) {
 // jsonInt reads an integer at i (as digits does) that is not followed by
 // a fraction or an exponent.
 func jsonInt(s []byte, i int) (int32, int, bool) {
+	if i+2 < len(s) {
+		if c0 := s[i] - '0'; c0 >= 1 && c0 <= 9 {
+			c1 := s[i+1]
+			if c1 == ',' || c1 == ']' || c1 == ' ' {
+				return int32(c0), i + 1, true
+			}
+			if d := c1 - '0'; d <= 9 {
+				if c2 := s[i+2]; c2 == ',' || c2 == ']' || c2 == ' ' {
+					return int32(c0)*10 + int32(d), i + 2, true
+				}
+			}
+		}
+	}
 	n, j, ok := digits(s, i)
 	if !ok || j < len(s) && (s[j] == '.' || s[j] == 'e' || s[j] == 'E') {
 		return 0, 0, false

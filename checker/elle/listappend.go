@@ -75,6 +75,7 @@ func (a *analysis) analyzeListAppend() error {
 	}
 	appendCount := make([]int32, nK) // appends per key by ok/info txns
 	singleElem := make([]int32, nK)
+	failedAppend := make([]bool, nE) // appended by a failed txn
 	// Pass A: who appended what; unique appends.
 	for t := range p.txns {
 		tx := &p.txns[t]
@@ -91,6 +92,7 @@ func (a *analysis) analyzeListAppend() error {
 			}
 			x.writer[m.v] = int32(t)
 			x.appMop[m.v] = int32(i)
+			failedAppend[m.v] = tx.kind == kindFail
 			for j := i + 1; j < len(ms); j++ {
 				if ms[j].kind == mopAppend && ms[j].key == m.key {
 					x.interm[m.v] = true
@@ -162,16 +164,32 @@ func (a *analysis) analyzeListAppend() error {
 				continue // an unknown read
 			}
 			s := span{m.v, max(m.n, 0)}
-			if s.n > 0 {
-				extend(&longestAll[m.key], s) // incompatibilities are reported from possible reads
-			}
 			if tx.kind == kindFail {
+				if s.n > 0 {
+					extend(&longestAll[m.key], s) // incompatibilities are reported from possible reads
+				}
 				continue
 			}
+			if s.n > 0 {
+				// Both longest reads are the same span unless failed
+				// txns read more: then compare twice.
+				if same := longest[m.key] == longestAll[m.key]; same {
+					if !extend(&longest[m.key], s) {
+						badKey[m.key] = true
+					}
+					longestAll[m.key] = longest[m.key]
+				} else {
+					extend(&longestAll[m.key], s)
+					if !extend(&longest[m.key], s) {
+						badKey[m.key] = true
+					}
+				}
+			}
 			elems := p.read(m)
-			// Duplicate elements.
+			// Duplicate elements, and elements of failed appends.
 			serial++
 			var dups map[int32]int
+			aborted := false
 			for _, e := range elems {
 				if stamp[e] == serial {
 					if dups == nil {
@@ -183,12 +201,10 @@ func (a *analysis) analyzeListAppend() error {
 					dups[e]++
 				}
 				stamp[e] = serial
+				aborted = aborted || failedAppend[e]
 			}
 			if dups != nil {
 				a.addDuplicates(int32(t), i, dups)
-			}
-			if s.n > 0 && !extend(&longest[m.key], s) {
-				badKey[m.key] = true
 			}
 			// Read index and write-read edges.
 			if len(elems) == 0 {
@@ -205,6 +221,9 @@ func (a *analysis) analyzeListAppend() error {
 			}
 			// Aborted reads: elements appended by failed txns.
 			for _, e := range elems {
+				if !aborted {
+					break
+				}
 				if w := x.writer[e]; w >= 0 && p.txns[w].kind == kindFail {
 					a.add("G1a", func() Anomaly { return a.opAnomaly(int32(t), i, w, e, nil) })
 				}

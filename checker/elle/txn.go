@@ -239,7 +239,8 @@ type parsed struct {
 	mops  []mop
 	elems []int32 // list-append read contents, by value id
 	in    *interner
-	// raw[i] is the micro-op list of txn i as it appeared (for reports).
+	// raw[i] is the micro-op list of txn i as it appeared (for reports),
+	// when it was read without the value decoder; nil when none was.
 	raw [][]any
 }
 
@@ -316,7 +317,6 @@ func parse(ctx context.Context, ops []history.Op, w workload) (*parsed, error) {
 	for _, j := range pend {
 		p.txns = append(p.txns, txn{pos: j, inv: j, kind: kindInfo, proc: int32(ops[j].Process)})
 	}
-	p.raw = make([][]any, len(p.txns))
 	// Size the micro-op and element arrays once.
 	nm, ne, nw := 0, 0, 0
 	for t := range p.txns {
@@ -324,7 +324,7 @@ func parse(ctx context.Context, ops []history.Op, w workload) (*parsed, error) {
 		if c, ok := val.(*ctxn); ok {
 			nm += int(c.nm)
 			ne += int(c.ne)
-			nw += int(c.nm) // an upper bound: reads write nothing
+			nw += c.writes()
 			continue
 		}
 		list, _ := history.Expand(val).([]any)
@@ -384,6 +384,9 @@ func (p *parsed) parseTxn(t int32, w workload) error {
 	list, ok := val.([]any)
 	if !ok {
 		return &errShape{op: *op, pos: int(tx.pos), what: fmt.Sprintf("value %s is not a list of micro-ops", history.Format(val))}
+	}
+	if p.raw == nil { // made for the first txn with a generic value
+		p.raw = make([][]any, len(p.txns))
 	}
 	p.raw[t] = list
 	for mi, m := range list {
@@ -503,8 +506,8 @@ func (p *parsed) compact(c *ctxn, w workload) bool {
 
 // rawOf returns the micro-op list of txn t as it appeared.
 func (p *parsed) rawOf(t int32) []any {
-	if r := p.raw[t]; r != nil {
-		return r
+	if int(t) < len(p.raw) && p.raw[t] != nil {
+		return p.raw[t]
 	}
 	l, _ := history.Expand(p.value(&p.txns[t])).([]any)
 	return l
