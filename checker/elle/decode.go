@@ -78,19 +78,12 @@ func (c *ctxn) each(fn func(m cmop) bool) bool {
 // writes returns the number of its appends and writes.
 func (c *ctxn) writes() int {
 	n := 0
-	for i := 0; i < len(c.w); {
-		h := c.w[i]
-		if uint8(h&3) != fRead {
+	c.each(func(m cmop) bool {
+		if m.f != fRead {
 			n++
 		}
-		i += 2
-		switch h & kindMask {
-		case kScalar:
-			i++
-		case kList:
-			i += int(h >> 4)
-		}
-	}
+		return true
+	})
 	return n
 }
 

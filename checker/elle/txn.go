@@ -445,62 +445,54 @@ func (p *parsed) parseTxn(t int32, w workload) error {
 // shapes of workload w: false, having done nothing, when one has not
 // (parseTxn then explains what is wrong with it).
 func (p *parsed) compact(c *ctxn, w workload) bool {
-	ws := c.w
-	for i := 0; i < len(ws); {
-		h := ws[i]
-		f, kind := uint8(h&3), h&kindMask
+	fits := c.each(func(m cmop) bool {
+		kind := int32(m.kind)
 		switch {
-		case w == listAppend && f == fAppend && kind == kScalar:
-		case w == listAppend && f == fRead && kind != kScalar:
-		case w == rwRegister && f != fAppend && kind != kList:
+		case w == listAppend && m.f == fAppend && kind == kScalar:
+		case w == listAppend && m.f == fRead && kind != kScalar:
+		case w == rwRegister && m.f != fAppend && kind != kList:
 		default:
 			return false
 		}
-		i += 2
-		switch kind {
-		case kScalar:
-			i++
-		case kList:
-			i += int(h >> 4)
-		}
+		return true
+	})
+	if !fits {
+		return false
 	}
 	in := p.in
-	for i := 0; i < len(ws); {
-		h := ws[i]
-		f, kind := uint8(h&3), h&kindMask
-		key := in.keyInt(int64(ws[i+1]))
-		i += 2
-		switch {
-		case kind == kScalar:
-			id, _ := in.valInt(key, int64(ws[i]))
-			i++
+	c.each(func(m cmop) bool {
+		key := in.keyInt(int64(m.key))
+		switch int32(m.kind) {
+		case kScalar:
+			id, _ := in.valInt(key, int64(m.v))
 			k := mopAppend
-			if f == fRead {
+			if m.f == fRead {
 				k = mopRead
-			} else if f == fWrite {
+			} else if m.f == fWrite {
 				k = mopWrite
 			}
 			p.mops = append(p.mops, mop{kind: k, key: key, v: id})
-		case w == rwRegister: // nil
+		case kNil:
+			if w == listAppend { // a read of nothing observed
+				p.mops = append(p.mops, mop{kind: mopRead, key: key, v: int32(len(p.elems)), n: -1})
+				break
+			}
 			id, _ := in.val(key, nil)
 			k := mopWrite
-			if f == fRead {
+			if m.f == fRead {
 				k = mopRead
 			}
 			p.mops = append(p.mops, mop{kind: k, key: key, v: id})
-		case kind == kNil: // a list read of nothing observed
-			p.mops = append(p.mops, mop{kind: mopRead, key: key, v: int32(len(p.elems)), n: -1})
 		default: // a list read
-			n := int(h >> 4)
 			start := int32(len(p.elems))
-			for _, e := range ws[i : i+n] {
+			for _, e := range m.elems {
 				id, _ := in.valInt(key, int64(e))
 				p.elems = append(p.elems, id)
 			}
-			i += n
-			p.mops = append(p.mops, mop{kind: mopRead, key: key, v: start, n: int32(n)})
+			p.mops = append(p.mops, mop{kind: mopRead, key: key, v: start, n: int32(len(m.elems))})
 		}
-	}
+		return true
+	})
 	return true
 }
 
