@@ -267,7 +267,7 @@ func timelineData(t *testing.T, page []byte) map[string]any {
 
 func TestTimelineData(t *testing.T) {
 	h := mustHistory(t, basicOps())
-	page := timelineHTML(newRunData("basic", h, nil), 3)
+	page := timelineHTML(newRunData("basic", h, nil), 3, -1)
 	d := timelineData(t, page)
 	ops := d["ops"].([]any)
 	// 8 client invocations and 4 nemesis pairs.
@@ -299,7 +299,7 @@ func TestTimelineData(t *testing.T) {
 		t.Error("no thread columns for a history with a crashed process")
 	}
 	// With a wrong concurrency, threads would overlap: not offered.
-	if d2 := timelineData(t, timelineHTML(newRunData("basic", h, nil), 2)); d2["tcols"] != nil {
+	if d2 := timelineData(t, timelineHTML(newRunData("basic", h, nil), 2, -1)); d2["tcols"] != nil {
 		t.Error("thread columns offered for a concurrency that makes ops overlap")
 	}
 	if n := len(d["faults"].([]any)); n != 2 {
@@ -316,7 +316,7 @@ func TestTimelineClipsLongValues(t *testing.T) {
 		{Index: 0, Time: 0, Type: history.Invoke, Process: 0, F: "write", Value: long},
 		{Index: 1, Time: 5, Type: history.OK, Process: 0, F: "write", Value: long},
 	}
-	page := timelineHTML(newRunData("", mustHistory(t, ops), nil), 0)
+	page := timelineHTML(newRunData("", mustHistory(t, ops), nil), 0, -1)
 	if len(page) > 12000 {
 		t.Errorf("timeline of 2 ops with 10 kB values is %d bytes: values are not clipped", len(page))
 	}
@@ -328,7 +328,7 @@ func TestTimelineClipsLongValues(t *testing.T) {
 }
 
 func TestTimelineIndexesDifferFromPositions(t *testing.T) {
-	d := timelineData(t, timelineHTML(newRunData("", mustHistory(t, jepsenOps()), nil), 0))
+	d := timelineData(t, timelineHTML(newRunData("", mustHistory(t, jepsenOps()), nil), 0, -1))
 	idx := d["index"].([]any)
 	if len(idx) != 6 || idx[2].(float64) != 14 {
 		t.Errorf("index map %v", idx)
@@ -337,5 +337,56 @@ func TestTimelineIndexesDifferFromPositions(t *testing.T) {
 	f := d["faults"].([]any)[0].([]any)
 	if f[1].(float64) != 4 || f[2].(float64) != -1 {
 		t.Errorf("fault %v", f)
+	}
+}
+
+// TestTimelineWindow: a history longer than timelineMaxRows gets a window
+// around the op the results cite, with positions relative to it, faults
+// clipped to it, and the whole length stated.
+func TestTimelineWindow(t *testing.T) {
+	defer func(n int) { timelineMaxRows = n }(timelineMaxRows)
+	timelineMaxRows = 100
+	var ops []history.Op
+	add := func(typ history.Type, p int, f string) {
+		ops = append(ops, history.Op{Index: len(ops), Time: int64(len(ops)) * 1000, Type: typ, Process: p, F: f, Value: int64(len(ops))})
+	}
+	add(history.Info, history.NemesisProcess, "start-partition")
+	add(history.Info, history.NemesisProcess, "start-partition")
+	for len(ops) < 1000 {
+		add(history.Invoke, 0, "write")
+		add(history.Invoke, 1, "read")
+		add(history.OK, 0, "write")
+		add(history.OK, 1, "read")
+	}
+	h := mustHistory(t, ops)
+	res := &Results{Checkers: map[string]any{"linear": map[string]any{
+		"op": map[string]any{"index": json.Number("600"), "type": "ok", "process": json.Number("1")},
+	}}}
+	if got := evidenceIndex(res); got != 600 {
+		t.Fatalf("evidenceIndex = %d", got)
+	}
+	d := timelineData(t, timelineHTML(newRunData("w", h, nil), 0, evidenceIndex(res)))
+	if d["rows"] != 100.0 || d["base"] != 575.0 || d["total"] != 1002.0 {
+		t.Fatalf("window: rows %v base %v total %v", d["rows"], d["base"], d["total"])
+	}
+	for _, o := range d["ops"].([]any) {
+		o := o.([]any)
+		start, end := o[1].(float64), o[2].(float64)
+		if start < 0 || start >= 100 || end >= 100 || end >= 0 && end < start {
+			t.Fatalf("op outside the window: %v", o)
+		}
+	}
+	faults := d["faults"].([]any)
+	if len(faults) != 1 || faults[0].([]any)[1] != 0.0 || faults[0].([]any)[2] != -1.0 {
+		t.Fatalf("the partition, in force all along, should span the window: %v", faults)
+	}
+	if n := len(d["times"].([]any)); n != 10 {
+		t.Fatalf("%d times, want 10", n)
+	}
+	// A short history is embedded whole.
+	timelineMaxRows = 2000
+	d = timelineData(t, timelineHTML(newRunData("w", h, nil), 0, 600))
+	if d["rows"] != 1002.0 || d["base"] != 0.0 {
+		t.Fatalf("whole: rows %v base %v", d["rows"], d["base"])
 	}
 }

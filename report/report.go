@@ -161,7 +161,7 @@ func Write(dir string, h *history.History, in Input) error {
 			errs = append(errs, fmt.Errorf("report: %w", err))
 		}
 	}
-	put(TimelineFile, timelineHTML(d, in.Concurrency))
+	put(TimelineFile, timelineHTML(d, in.Concurrency, evidenceIndex(in.Results)))
 	put(LatencyRawFile, latencyRawSVG(d))
 	put(LatencyQuantilesFile, latencyQuantilesSVG(d))
 	put(RateFile, rateSVG(d))
@@ -172,4 +172,39 @@ func Write(dir string, h *history.History, in Input) error {
 		put(IndexFile, page)
 	}
 	return errors.Join(errs...)
+}
+
+// evidenceIndex returns the smallest index of an op that the checkers'
+// results quote (an object with index, type and process), or -1.
+func evidenceIndex(r *Results) int {
+	if r == nil {
+		return -1
+	}
+	best := -1
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if _, ok := x["type"]; ok {
+				if _, ok := x["process"]; ok {
+					if n, ok := x["index"].(json.Number); ok {
+						if i, err := n.Int64(); err == nil && i >= 0 && (best < 0 || int(i) < best) {
+							best = int(i)
+						}
+					}
+				}
+			}
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	for _, c := range r.Checkers {
+		walk(c)
+	}
+	return best
 }

@@ -343,7 +343,7 @@ func BenchmarkTimeline100k(b *testing.B) {
 	h := genHistory(b, 100000, 10, 7)
 	d := newRunData("big", h, nil)
 	for b.Loop() {
-		timelineHTML(d, 10)
+		timelineHTML(d, 10, -1)
 	}
 }
 

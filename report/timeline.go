@@ -20,11 +20,32 @@ const (
 	tlNemesis
 )
 
+// timelineMaxRows bounds the events (rows) the timeline embeds. A longer
+// history gets a window of that many events around the first op its
+// results cite (from the start when they cite none); the page says so, and
+// the history file has every op. Beyond a few hundred thousand events the
+// page takes long to build and a browser long to load.
+var timelineMaxRows = 250_000
+
+// timelineWindow returns the positions [lo, hi) of the events the
+// timeline of n events shows, focused on position focus (-1: none).
+func timelineWindow(n, focus int) (lo, hi int) {
+	if n <= timelineMaxRows {
+		return 0, n
+	}
+	if focus > 0 {
+		lo = max(0, focus-timelineMaxRows/4)
+	}
+	hi = min(n, lo+timelineMaxRows)
+	return max(0, hi-timelineMaxRows), hi
+}
+
 // timelineHTML renders timeline.html: a self-contained page whose data is a
 // compact JSON array (one entry per op, from invocation to completion) that
 // a small script draws, only the rows in view, so that a history of any
-// length scrolls without rendering all of it.
-func timelineHTML(d *runData, concurrency int) []byte {
+// length scrolls without rendering all of it. focus is the index of the op
+// to keep in view when the history is too long to embed whole (-1: none).
+func timelineHTML(d *runData, concurrency, focus int) []byte {
 	h := d.h
 	// Columns: the nemesis, the faults (intervals), then client processes.
 	procs := map[int]bool{}
@@ -100,15 +121,20 @@ func timelineHTML(d *runData, concurrency int) []byte {
 		return -1
 	}
 
+	lo, hi := timelineWindow(len(h.Ops), pos(focus))
 	// One buffer for the whole page: a large history's data is hundreds
 	// of megabytes, not worth copying again.
-	b := make([]byte, 0, 64*len(h.Ops)/2+len(timelineHead)+len(timelineMid)+len(timelineTail)+4096)
+	b := make([]byte, 0, 64*(hi-lo)/2+len(timelineHead)+len(timelineMid)+len(timelineTail)+4096)
 	b = append(b, timelineHead...)
 	b = append(b, esc(d.title("timeline"))...)
 	b = append(b, timelineMid...)
 	b = append(b, `{"name":`...)
 	b = appendJSONString(b, d.name)
 	b = append(b, `,"rows":`...)
+	b = appendInt(b, int64(hi-lo))
+	b = append(b, `,"base":`...)
+	b = appendInt(b, int64(lo))
+	b = append(b, `,"total":`...)
 	b = appendInt(b, int64(len(h.Ops)))
 	b = append(b, `,"faultCol":`...)
 	b = appendInt(b, int64(faultCol))
@@ -126,8 +152,8 @@ func timelineHTML(d *runData, concurrency int) []byte {
 	}
 	b = appendStrings(append(b, `,"fs":`...), d.fs)
 	b = append(b, `,"tstep":10,"times":[`...)
-	for i := 0; i < len(h.Ops); i += 10 {
-		if i > 0 {
+	for i := lo; i < hi; i += 10 {
+		if i > lo {
 			b = append(b, ',')
 		}
 		b = appendInt(b, micros(h.Ops[i].Time))
@@ -135,8 +161,8 @@ func timelineHTML(d *runData, concurrency int) []byte {
 	b = append(b, ']')
 	if !indexIsPos {
 		b = append(b, `,"index":[`...)
-		for i := range h.Ops {
-			if i > 0 {
+		for i := lo; i < hi; i++ {
+			if i > lo {
 				b = append(b, ',')
 			}
 			b = appendInt(b, int64(h.Ops[i].Index))
@@ -144,11 +170,22 @@ func timelineHTML(d *runData, concurrency int) []byte {
 		b = append(b, ']')
 	}
 	b = append(b, `,"faults":[`...)
-	for i, iv := range d.intervals {
-		if i > 0 {
+	firstFault := true
+	for _, iv := range d.intervals {
+		s, e := pos(iv.StartIndex), pos(iv.EndIndex)
+		if s >= hi || e >= 0 && e < lo {
+			continue // outside the window
+		}
+		s = max(s, lo) - lo
+		if e >= hi {
+			e = -1 // on past the window's end
+		} else if e >= 0 {
+			e -= lo
+		}
+		if !firstFault {
 			b = append(b, ',')
 		}
-		s, e := pos(iv.StartIndex), pos(iv.EndIndex)
+		firstFault = false
 		colour := colourPending
 		if li, ok := d.laneOf[iv.Name]; ok {
 			colour = d.lanes[li].colour
@@ -167,7 +204,7 @@ func timelineHTML(d *runData, concurrency int) []byte {
 	}
 	b = append(b, `],"ops":[`...)
 	first := true
-	for i := range h.Ops {
+	for i := lo; i < hi; i++ {
 		op := &h.Ops[i]
 		j := h.Pair(i)
 		if j >= 0 && j < i {
@@ -194,9 +231,9 @@ func timelineHTML(d *runData, concurrency int) []byte {
 		}
 		end := int64(-1)
 		if comp != nil {
-			end = int64(j)
+			end = int64(min(j, hi-1) - lo) // drawn to the window's end
 		} else if op.IsNemesis() {
-			end = int64(i)
+			end = int64(i - lo)
 		}
 		if !first {
 			b = append(b, ',')
@@ -205,7 +242,7 @@ func timelineHTML(d *runData, concurrency int) []byte {
 		b = append(b, '[')
 		b = appendInt(b, int64(colOf[op.Process]))
 		b = append(b, ',')
-		b = appendInt(b, int64(i))
+		b = appendInt(b, int64(i-lo))
 		b = append(b, ',')
 		b = appendInt(b, end)
 		b = append(b, ',')
@@ -364,11 +401,11 @@ sel.value=String(rowH);
 let useThreads=false,filter="",hl=-1;
 if(D.tcols){document.getElementById("thl").hidden=false;
  useThreads=D.cols.length>2*D.tcols.length;document.getElementById("threads").checked=useThreads;}
-document.getElementById("count").textContent=ops.length+" ops, "+rows+" events";
+document.getElementById("count").textContent=ops.length+" ops, "+rows+" events"+(D.total>rows?" (events "+D.base+" to "+(D.base+rows-1)+" of "+D.total+"; the history file has them all)":"");
 function cols(){return useThreads?D.tcols:D.cols;}
 function colOf(c){return useThreads?D.tmap[c]:c;}
-function index(pos){return D.index?D.index[pos]:pos;}
-function posOfIndex(ix){if(!D.index)return ix;return D.index.indexOf(ix);}
+function index(pos){return D.index?D.index[pos]:(D.base||0)+pos;}
+function posOfIndex(ix){if(!D.index)return ix-(D.base||0);return D.index.indexOf(ix);}
 function fname(o){return typeof o[4]==="number"?D.fs[o[4]]:o[4];}
 function endRow(o){return o[2]<0?rows-1:o[2];}
 function esc(s){return String(s).replace(/[&<>"]/g,c=>({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"})[c]);}
