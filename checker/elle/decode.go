@@ -364,25 +364,36 @@ func ednWord(s []byte, i int, word string) bool {
 
 // ednInt reads a plain decimal integer at i that ends at a blank or ']'.
 func ednInt(s []byte, i int) (int32, int, bool) {
-	// Most keys and values are one or two digits.
-	if i+2 < len(s) {
-		if c0 := s[i] - '0'; c0 >= 1 && c0 <= 9 {
-			c1 := s[i+1]
-			if c1 == ' ' || c1 == ']' || c1 == ',' {
-				return int32(c0), i + 1, true
-			}
-			if d := c1 - '0'; d <= 9 {
-				if c2 := s[i+2]; c2 == ' ' || c2 == ']' || c2 == ',' {
-					return int32(c0)*10 + int32(d), i + 2, true
-				}
-			}
-		}
+	if n, j, ok := shortInt(s, i); ok {
+		return n, j, true
 	}
 	n, j, ok := digits(s, i)
 	if !ok || j >= len(s) || !(s[j] == ' ' || s[j] == ',' || s[j] == ']') {
 		return 0, 0, false
 	}
 	return n, j, true
+}
+
+// shortInt reads the one- or two-digit integer at i when a blank, a comma
+// or ']' follows it, as most keys and values are; false leaves the number
+// to digits.
+func shortInt(s []byte, i int) (int32, int, bool) {
+	if i+2 >= len(s) {
+		return 0, 0, false
+	}
+	c0 := s[i] - '0'
+	if c0 < 1 || c0 > 9 {
+		return 0, 0, false
+	}
+	if c1 := s[i+1]; c1 == ' ' || c1 == ',' || c1 == ']' {
+		return int32(c0), i + 1, true
+	}
+	if d := s[i+1] - '0'; d <= 9 {
+		if c2 := s[i+2]; c2 == ' ' || c2 == ',' || c2 == ']' {
+			return int32(c0)*10 + int32(d), i + 2, true
+		}
+	}
+	return 0, 0, false
 }
 
 // digits reads an int32 at i: an optional '-' and 1 to 10 decimal digits,
@@ -529,18 +540,8 @@ func jsonComma(s []byte, i int) (int, bool) {
 // jsonInt reads an integer at i (as digits does) that is not followed by
 // a fraction or an exponent.
 func jsonInt(s []byte, i int) (int32, int, bool) {
-	if i+2 < len(s) {
-		if c0 := s[i] - '0'; c0 >= 1 && c0 <= 9 {
-			c1 := s[i+1]
-			if c1 == ',' || c1 == ']' || c1 == ' ' {
-				return int32(c0), i + 1, true
-			}
-			if d := c1 - '0'; d <= 9 {
-				if c2 := s[i+2]; c2 == ',' || c2 == ']' || c2 == ' ' {
-					return int32(c0)*10 + int32(d), i + 2, true
-				}
-			}
-		}
+	if n, j, ok := shortInt(s, i); ok {
+		return n, j, true
 	}
 	n, j, ok := digits(s, i)
 	if !ok || j < len(s) && (s[j] == '.' || s[j] == 'e' || s[j] == 'E') {
