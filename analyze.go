@@ -184,6 +184,12 @@ func countOps(h *history.History) Counts {
 		case history.Info:
 			c.Info++
 		}
+		if op.Error != nil && (op.Type == history.Fail || op.Type == history.Info) {
+			if c.Errors == nil {
+				c.Errors = map[string]int{}
+			}
+			c.Errors[ErrorName(op.Error)]++
+		}
 	}
 	return c
 }

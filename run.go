@@ -51,6 +51,9 @@ type Result struct {
 // Counts are the outcomes of a history's client ops.
 type Counts struct {
 	Invoked, OK, Fail, Info, Nemesis int
+	// Errors counts the fail and info completions that carry an error, by
+	// the error's name (see ErrorName).
+	Errors map[string]int
 }
 
 // Completed is the number of client ops that completed (ok, fail or info).
