@@ -150,6 +150,7 @@ func (p *ednParser) opEntries(b *opBuilder) error {
 		if isValue && p.values != nil {
 			if v, n, ok := p.values.DecodeValue(FormatEDN, p.src[p.pos:]); ok {
 				p.pos += n
+				p.keyword = false // as formAt leaves it after a vector
 				b.set(k, v)
 				continue
 			}
