@@ -108,93 +108,70 @@ func (c *ctxn) Expand() any {
 	return out
 }
 
-// AppendJSON implements history.CompactWriter.
-func (c *ctxn) AppendJSON(b []byte) []byte {
+// notation is how a micro-op list is written: the separator of elements,
+// what comes before and after a micro-op's name, and nil.
+type notation struct {
+	sep               byte
+	preName, postName string
+	null              string
+}
+
+var (
+	jsonNotation = notation{',', `["`, `",`, "null"}
+	// A txn's micro-op names are keywords in EDN; other strings, and
+	// history.Format, quote them.
+	ednTxnNotation = notation{' ', "[:", " ", "nil"}
+	ednNotation    = notation{' ', `["`, `" `, "nil"}
+)
+
+// appendIn appends c in notation n.
+func (c *ctxn) appendIn(b []byte, n notation) []byte {
 	b = append(b, '[')
 	first := true
 	c.each(func(m cmop) bool {
 		if !first {
-			b = append(b, ',')
+			b = append(b, n.sep)
 		}
 		first = false
-		b = append(b, `["`...)
+		b = append(b, n.preName...)
 		b = append(b, fNames[m.f]...)
-		b = append(b, `",`...)
+		b = append(b, n.postName...)
 		b = strconv.AppendInt(b, int64(m.key), 10)
-		b = append(b, ',')
-		b = appendCompactValue(b, m, "null", ',')
+		b = append(b, n.sep)
+		switch int32(m.kind) {
+		case kScalar:
+			b = strconv.AppendInt(b, int64(m.v), 10)
+		case kNil:
+			b = append(b, n.null...)
+		default:
+			b = append(b, '[')
+			for i, e := range m.elems {
+				if i > 0 {
+					b = append(b, n.sep)
+				}
+				b = strconv.AppendInt(b, int64(e), 10)
+			}
+			b = append(b, ']')
+		}
 		b = append(b, ']')
 		return true
 	})
 	return append(b, ']')
 }
+
+// AppendJSON implements history.CompactWriter.
+func (c *ctxn) AppendJSON(b []byte) []byte { return c.appendIn(b, jsonNotation) }
 
 // AppendEDN implements history.CompactWriter.
 func (c *ctxn) AppendEDN(b []byte, txn bool) []byte {
-	b = append(b, '[')
-	first := true
-	c.each(func(m cmop) bool {
-		if !first {
-			b = append(b, ' ')
-		}
-		first = false
-		if txn {
-			b = append(b, "[:"...)
-			b = append(b, fNames[m.f]...)
-		} else {
-			b = append(b, `["`...)
-			b = append(b, fNames[m.f]...)
-			b = append(b, '"')
-		}
-		b = append(b, ' ')
-		b = strconv.AppendInt(b, int64(m.key), 10)
-		b = append(b, ' ')
-		b = appendCompactValue(b, m, "nil", ' ')
-		b = append(b, ']')
-		return true
-	})
-	return append(b, ']')
+	if txn {
+		return c.appendIn(b, ednTxnNotation)
+	}
+	return c.appendIn(b, ednNotation)
 }
 
 // AppendFormat implements history.CompactWriter.
-func (c *ctxn) AppendFormat(b []byte) []byte {
-	b = append(b, '[')
-	first := true
-	c.each(func(m cmop) bool {
-		if !first {
-			b = append(b, ' ')
-		}
-		first = false
-		b = append(b, `["`...)
-		b = append(b, fNames[m.f]...)
-		b = append(b, `" `...)
-		b = strconv.AppendInt(b, int64(m.key), 10)
-		b = append(b, ' ')
-		b = appendCompactValue(b, m, "nil", ' ')
-		b = append(b, ']')
-		return true
-	})
-	return append(b, ']')
-}
-
-// appendCompactValue appends the value of m: null (nil in EDN), an
-// integer, or a list whose elements are separated by sep.
-func appendCompactValue(b []byte, m cmop, null string, sep byte) []byte {
-	switch int32(m.kind) {
-	case kScalar:
-		return strconv.AppendInt(b, int64(m.v), 10)
-	case kNil:
-		return append(b, null...)
-	}
-	b = append(b, '[')
-	for i, e := range m.elems {
-		if i > 0 {
-			b = append(b, sep)
-		}
-		b = strconv.AppendInt(b, int64(e), 10)
-	}
-	return append(b, ']')
-}
+func (c *ctxn) AppendFormat(b []byte) []byte { return c.appendIn(b, ednNotation) }
 
 // ValueDecoder returns a history.ReadOptions.Values for list-append and
 // rw-register histories: read with it, a history's transactions cost a
