@@ -114,8 +114,14 @@ func (in *interner) key(k any) int32 {
 	if id, ok := in.keyOther[vk]; ok {
 		return id
 	}
-	id := int32(len(in.keyVals))
+	id := in.addKey(k)
 	in.keyOther[vk] = id
+	return id
+}
+
+// addKey numbers a new key.
+func (in *interner) addKey(k any) int32 {
+	id := int32(len(in.keyVals))
 	in.keyVals = append(in.keyVals, k)
 	in.nilValues = append(in.nilValues, -1)
 	return id
@@ -127,9 +133,7 @@ func (in *interner) keyInt(x int64) int32 {
 		if int(x) < len(in.smallKeys) && in.smallKeys[x] > 0 {
 			return in.smallKeys[x] - 1
 		}
-		id := int32(len(in.keyVals))
-		in.keyVals = append(in.keyVals, x)
-		in.nilValues = append(in.nilValues, -1)
+		id := in.addKey(x)
 		if int(x) >= len(in.smallKeys) {
 			grown := make([]int32, max(int(x)+1, 2*len(in.smallKeys), 64))
 			copy(grown, in.smallKeys)
@@ -141,10 +145,8 @@ func (in *interner) keyInt(x int64) int32 {
 	if id, ok := in.keyInts[x]; ok {
 		return id
 	}
-	id := int32(len(in.keyVals))
+	id := in.addKey(x)
 	in.keyInts[x] = id
-	in.keyVals = append(in.keyVals, x)
-	in.nilValues = append(in.nilValues, -1)
 	return id
 }
 
