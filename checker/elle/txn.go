@@ -159,10 +159,8 @@ func (in *interner) val(k int32, v any) (int32, bool) {
 		if id := in.nilValues[k]; id >= 0 {
 			return id, false
 		}
-		id := int32(len(in.valVals))
+		id := in.addVal(k, nil)
 		in.nilValues[k] = id
-		in.valVals = append(in.valVals, nil)
-		in.valKeyOf = append(in.valKeyOf, k)
 		return id, true
 	}
 	vk := keyOf(v)
@@ -173,11 +171,17 @@ func (in *interner) val(k int32, v any) (int32, bool) {
 	if id, ok := in.valOther[key]; ok {
 		return id, false
 	}
-	id := int32(len(in.valVals))
+	id := in.addVal(k, v)
 	in.valOther[key] = id
+	return id, true
+}
+
+// addVal numbers a new value v of key k.
+func (in *interner) addVal(k int32, v any) int32 {
+	id := int32(len(in.valVals))
 	in.valVals = append(in.valVals, v)
 	in.valKeyOf = append(in.valKeyOf, k)
-	return id, true
+	return id
 }
 
 // valInt is val for the integer value x.
@@ -191,9 +195,7 @@ func (in *interner) valInt(k int32, x int64) (int32, bool) {
 			return tab[x] - 1, false
 		}
 		// Small values live only in the table.
-		id := int32(len(in.valVals))
-		in.valVals = append(in.valVals, x)
-		in.valKeyOf = append(in.valKeyOf, k)
+		id := in.addVal(k, x)
 		if int(x) >= len(tab) {
 			grown := make([]int32, max(int(x)+1, 2*len(tab), 8))
 			copy(grown, tab)
@@ -212,10 +214,8 @@ func (in *interner) valMap(k int32, x int64) (int32, bool) {
 	if id, ok := in.valInts[ik]; ok {
 		return id, false
 	}
-	id := int32(len(in.valVals))
+	id := in.addVal(k, x)
 	in.valInts[ik] = id
-	in.valVals = append(in.valVals, x)
-	in.valKeyOf = append(in.valKeyOf, k)
 	return id, true
 }
 
