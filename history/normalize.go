@@ -49,10 +49,8 @@ func Normalize(v any) any {
 		if canonicalMap(x) {
 			return v
 		}
-	case Compact:
-		return Normalize(x.Expand())
 	}
-	return normalize(v, 0)
+	return normalize(v, 0) // which expands Compact values
 }
 
 const maxNormalizeDepth = 100

@@ -185,13 +185,11 @@ func evidenceIndex(r *Results) int {
 	walk = func(v any) {
 		switch x := v.(type) {
 		case map[string]any:
-			if _, ok := x["type"]; ok {
-				if _, ok := x["process"]; ok {
-					if n, ok := x["index"].(json.Number); ok {
-						if i, err := n.Int64(); err == nil && i >= 0 && (best < 0 || int(i) < best) {
-							best = int(i)
-						}
-					}
+			_, typed := x["type"]
+			_, proc := x["process"]
+			if n, ok := x["index"].(json.Number); ok && typed && proc {
+				if i, err := n.Int64(); err == nil && i >= 0 && (best < 0 || int(i) < best) {
+					best = int(i)
 				}
 			}
 			for _, e := range x {

@@ -171,18 +171,16 @@ func (a *analysis) analyzeListAppend() error {
 				continue
 			}
 			if s.n > 0 {
-				// Both longest reads are the same span unless failed
-				// txns read more: then compare twice.
-				if same := longest[m.key] == longestAll[m.key]; same {
-					if !extend(&longest[m.key], s) {
-						badKey[m.key] = true
-					}
+				// Both longest reads are the same span unless failed txns
+				// read more: compare once while they are.
+				shared := longest[m.key] == longestAll[m.key]
+				if !extend(&longest[m.key], s) {
+					badKey[m.key] = true
+				}
+				if shared {
 					longestAll[m.key] = longest[m.key]
 				} else {
 					extend(&longestAll[m.key], s)
-					if !extend(&longest[m.key], s) {
-						badKey[m.key] = true
-					}
 				}
 			}
 			elems := p.read(m)
@@ -220,12 +218,11 @@ func (a *analysis) analyzeListAppend() error {
 				continue
 			}
 			// Aborted reads: elements appended by failed txns.
-			for _, e := range elems {
-				if !aborted {
-					break
-				}
-				if w := x.writer[e]; w >= 0 && p.txns[w].kind == kindFail {
-					a.add("G1a", func() Anomaly { return a.opAnomaly(int32(t), i, w, e, nil) })
+			if aborted {
+				for _, e := range elems {
+					if w := x.writer[e]; failedAppend[e] {
+						a.add("G1a", func() Anomaly { return a.opAnomaly(int32(t), i, w, e, nil) })
+					}
 				}
 			}
 			// Intermediate reads: the last element was not its writer's final append.

@@ -443,6 +443,9 @@ func (p *parsed) parseTxn(t int32, w workload) error {
 	return nil
 }
 
+// mopOf is the kind of a decoded micro-op's function.
+var mopOf = [...]mopKind{fAppend: mopAppend, fRead: mopRead, fWrite: mopWrite}
+
 // compact interns the micro-ops of a decoded list, when they all have the
 // shapes of workload w: false, having done nothing, when one has not
 // (parseTxn then explains what is wrong with it).
@@ -467,24 +470,14 @@ func (p *parsed) compact(c *ctxn, w workload) bool {
 		switch int32(m.kind) {
 		case kScalar:
 			id, _ := in.valInt(key, int64(m.v))
-			k := mopAppend
-			if m.f == fRead {
-				k = mopRead
-			} else if m.f == fWrite {
-				k = mopWrite
-			}
-			p.mops = append(p.mops, mop{kind: k, key: key, v: id})
+			p.mops = append(p.mops, mop{kind: mopOf[m.f], key: key, v: id})
 		case kNil:
 			if w == listAppend { // a read of nothing observed
 				p.mops = append(p.mops, mop{kind: mopRead, key: key, v: int32(len(p.elems)), n: -1})
 				break
 			}
 			id, _ := in.val(key, nil)
-			k := mopWrite
-			if m.f == fRead {
-				k = mopRead
-			}
-			p.mops = append(p.mops, mop{kind: k, key: key, v: id})
+			p.mops = append(p.mops, mop{kind: mopOf[m.f], key: key, v: id})
 		default: // a list read
 			start := int32(len(p.elems))
 			for _, e := range m.elems {
