@@ -372,7 +372,8 @@ func activeFaults(path string) (partitioned, paused bool) {
 	return partitioned, paused
 }
 
-// stoppedMemdbs lists processes of the memory store in state T.
+// stoppedMemdbs lists the memory store replicas (faultline memdb serve) in
+// state T.
 func stoppedMemdbs() []string {
 	var out []string
 	ents, _ := os.ReadDir("/proc")
@@ -387,7 +388,9 @@ func stoppedMemdbs() []string {
 			continue
 		}
 		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if bytes.Contains(cmdline, []byte("memdb")) {
+		// Only the replicas runs start (`faultline memdb serve`), not other
+		// packages' test helpers, which pause processes of their own.
+		if bytes.Contains(cmdline, []byte("memdb\x00serve\x00")) {
 			out = append(out, e.Name()+" "+strings.ReplaceAll(string(cmdline), "\x00", " "))
 		}
 	}
